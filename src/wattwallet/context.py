@@ -1,0 +1,37 @@
+"""What every use case needs: the store, the tariff book and the policy in force."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from wattwallet import config, tariffs
+from wattwallet.domain import errors, policy, tariff
+from wattwallet.ledger import accounts
+from wattwallet.store import db, migrate
+
+
+class StoreNotMigrated(errors.WattWalletError):
+    code = "store_not_migrated"
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    store: db.Store
+    tariffs: tariff.TariffBook
+    policy: policy.Policy
+
+
+def open_context(settings: config.Settings, *, now: dt.datetime, upgrade: bool = False) -> Context:
+    """Open the store (migrating it first when asked) and make sure the system accounts exist."""
+    store = db.Store.from_url(settings.database_url)
+    if upgrade:
+        migrate.upgrade(store.engine)
+    elif migrate.current_revision(store.engine) != migrate.head_revision():
+        raise StoreNotMigrated(
+            f"the database at {store.engine.url.render_as_string(hide_password=True)} is not at the "
+            "current schema: run `wattwallet db upgrade` first"
+        )
+    with store.write() as conn:
+        accounts.ensure_system_accounts(conn, now=now)
+    return Context(store=store, tariffs=tariffs.load(settings.tariff_file), policy=settings.policy)

@@ -1,0 +1,1 @@
+"""Double-entry ledger in integer paise: accounts, append-only postings, verification."""

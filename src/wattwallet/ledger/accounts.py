@@ -1,0 +1,123 @@
+"""Account codes and sides.
+
+Line amounts are signed paise, debit positive. An account's balance is shown on its normal side:
+a wallet (what the DISCOM holds for the consumer) is credit-normal, so a recharge credits it and
+its balance rises; dues (what the consumer owes) are debit-normal, like the channel clearing
+accounts where collected money waits for settlement.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from wattwallet.domain import recharge
+from wattwallet.store import schema
+
+
+class Kind(enum.StrEnum):
+    WALLET = "wallet"
+    DUES = "dues"
+    CLEARING = "clearing"
+    REVENUE = "revenue"
+    OPENING = "opening"
+    ADJUSTMENT = "adjustment"
+
+
+_NORMAL_SIDE = {
+    Kind.WALLET: "credit",
+    Kind.DUES: "debit",
+    Kind.CLEARING: "debit",
+    Kind.REVENUE: "credit",
+    Kind.OPENING: "credit",
+    Kind.ADJUSTMENT: "credit",
+}
+
+GENESIS_DIGEST = "0" * 64
+
+# Counterparts of balances brought in from outside the ledger (a migrated wallet, postpaid
+# arrears) and of dues the DISCOM raises itself.
+OPENING_WALLETS = "opening:wallets"
+OPENING_ARREARS = "opening:arrears"
+TECHNICAL_ADJUSTMENTS = "adjustment:technical"
+
+
+def wallet(service_no: str) -> str:
+    return f"wallet:{service_no}"
+
+
+def dues(service_no: str) -> str:
+    return f"dues:{service_no}"
+
+
+def clearing(channel: recharge.Channel) -> str:
+    return f"clearing:{channel.value}"
+
+
+def kind_of(code: str) -> Kind:
+    return Kind(code.split(":", 1)[0])
+
+
+def sign(code: str) -> int:
+    """+1 where a debit raises the shown balance, -1 where a credit does."""
+    return 1 if _NORMAL_SIDE[kind_of(code)] == "debit" else -1
+
+
+def is_connection_account(code: str) -> bool:
+    return kind_of(code) in (Kind.WALLET, Kind.DUES)
+
+
+def system_account_codes() -> list[str]:
+    return [
+        *(clearing(channel) for channel in recharge.Channel),
+        OPENING_WALLETS,
+        OPENING_ARREARS,
+        TECHNICAL_ADJUSTMENTS,
+    ]
+
+
+def ensure_system_accounts(conn: Connection, *, now: dt.datetime, codes: list[str] | None = None) -> None:
+    """Create the DISCOM-side accounts that are missing; safe to run by many processes at once."""
+    rows = [
+        {
+            "code": code,
+            "kind": kind_of(code).value,
+            "normal_side": _NORMAL_SIDE[kind_of(code)],
+            "created_at": now,
+        }
+        for code in (codes or system_account_codes())
+    ]
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    conn.execute(insert(schema.ledger_accounts).values(rows).on_conflict_do_nothing())
+
+
+def open_connection_accounts(conn: Connection, *, service_no: str, now: dt.datetime) -> None:
+    conn.execute(
+        sa.insert(schema.ledger_accounts),
+        [
+            {
+                "code": wallet(service_no),
+                "kind": Kind.WALLET.value,
+                "normal_side": _NORMAL_SIDE[Kind.WALLET],
+                "service_no": service_no,
+                "balance": 0,
+                "chain_seq": 0,
+                "chain_digest": GENESIS_DIGEST,
+                "created_at": now,
+            },
+            {
+                "code": dues(service_no),
+                "kind": Kind.DUES.value,
+                "normal_side": _NORMAL_SIDE[Kind.DUES],
+                "service_no": service_no,
+                "balance": 0,
+                "chain_seq": None,
+                "chain_digest": None,
+                "created_at": now,
+            },
+        ],
+    )

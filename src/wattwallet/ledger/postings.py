@@ -1,0 +1,174 @@
+"""Writing postings: lock a connection's book, post balanced lines, keep the chain.
+
+Every posting belongs to one connection and extends that connection's hash chain: its digest
+covers its content and the previous digest, so `ledger verify` finds any posting that was
+changed, removed or slipped in. The wallet row's lock serialises one connection's money while
+different connections proceed in parallel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from wattwallet.domain import errors, money
+from wattwallet.ledger import accounts
+from wattwallet.store import schema
+
+MAX_LINES = 64
+
+
+class UnknownWallet(errors.NotFound):
+    code = "unknown_connection"
+
+
+@dataclasses.dataclass(frozen=True)
+class Line:
+    account: str
+    amount: int  # signed paise, debit positive
+
+
+@dataclasses.dataclass
+class Book:
+    """The locked money of one connection, as it stands inside the current transaction."""
+
+    service_no: str
+    wallet: int
+    dues: int
+    chain_seq: int
+    chain_digest: str
+
+
+def lock(conn: Connection, *, service_no: str) -> Book:
+    """Take the connection's money lock (its wallet row) and read its balances."""
+    wallet_code, dues_code = accounts.wallet(service_no), accounts.dues(service_no)
+    query = sa.select(
+        schema.ledger_accounts.c.code,
+        schema.ledger_accounts.c.balance,
+        schema.ledger_accounts.c.chain_seq,
+        schema.ledger_accounts.c.chain_digest,
+    ).where(schema.ledger_accounts.c.code.in_([wallet_code, dues_code]))
+    if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already holds the write lock
+        query = query.with_for_update()
+    rows = {row.code: row for row in conn.execute(query)}
+    if wallet_code not in rows or dues_code not in rows:
+        raise UnknownWallet(f"no connection with service number {service_no}", service_no=service_no)
+    wallet_row = rows[wallet_code]
+    return Book(
+        service_no=service_no,
+        wallet=wallet_row.balance,
+        dues=rows[dues_code].balance,
+        chain_seq=wallet_row.chain_seq,
+        chain_digest=wallet_row.chain_digest,
+    )
+
+
+def post(
+    conn: Connection,
+    book: Book,
+    *,
+    kind: str,
+    lines: Sequence[Line],
+    occurred_at: dt.datetime,
+    recorded_at: dt.datetime,
+    reference: str | None = None,
+    memo: str = "",
+) -> int:
+    """Append one balanced posting to `book`'s connection; returns the posting id."""
+    _check_balanced(book, lines)
+    seq = book.chain_seq + 1
+    digest = posting_digest(
+        service_no=book.service_no,
+        seq=seq,
+        kind=kind,
+        reference=reference,
+        memo=memo,
+        occurred_at=occurred_at,
+        lines=[(line.account, line.amount) for line in lines],
+        prev_digest=book.chain_digest,
+    )
+    posting_id = conn.execute(
+        sa.insert(schema.ledger_postings).returning(schema.ledger_postings.c.id),
+        {
+            "service_no": book.service_no,
+            "seq": seq,
+            "kind": kind,
+            "reference": reference,
+            "memo": memo,
+            "occurred_at": occurred_at,
+            "recorded_at": recorded_at,
+            "prev_digest": book.chain_digest,
+            "digest": digest,
+        },
+    ).scalar_one()
+    conn.execute(
+        sa.insert(schema.ledger_lines),
+        [{"posting_id": posting_id, "account_code": line.account, "amount": line.amount} for line in lines],
+    )
+    wallet_code, dues_code = accounts.wallet(book.service_no), accounts.dues(book.service_no)
+    for line in lines:
+        if line.account == wallet_code:
+            book.wallet += accounts.sign(line.account) * line.amount
+        elif line.account == dues_code:
+            book.dues += accounts.sign(line.account) * line.amount
+    book.chain_seq, book.chain_digest = seq, digest
+    _store_book(conn, book)
+    return int(posting_id)
+
+
+def _check_balanced(book: Book, lines: Sequence[Line]) -> None:
+    # Programming errors, not user errors: a caller that builds an unbalanced posting is broken.
+    assert 2 <= len(lines) <= MAX_LINES, f"a posting has 2 to {MAX_LINES} lines, got {len(lines)}"
+    assert sum(line.amount for line in lines) == 0, f"posting lines do not balance: {lines}"
+    for line in lines:
+        assert line.amount != 0, f"zero line on {line.account}"
+        assert abs(line.amount) <= money.MAX_AMOUNT_PAISE, f"line beyond the ledger's limit: {line}"
+        if accounts.is_connection_account(line.account):
+            assert line.account.split(":", 1)[1] == book.service_no, f"{line.account} is not this book's"
+
+
+def _store_book(conn: Connection, book: Book) -> None:
+    table = schema.ledger_accounts
+    conn.execute(
+        sa.update(table)
+        .where(table.c.code == accounts.wallet(book.service_no))
+        .values(balance=book.wallet, chain_seq=book.chain_seq, chain_digest=book.chain_digest)
+    )
+    conn.execute(
+        sa.update(table).where(table.c.code == accounts.dues(book.service_no)).values(balance=book.dues)
+    )
+
+
+def posting_digest(
+    *,
+    service_no: str,
+    seq: int,
+    kind: str,
+    reference: str | None,
+    memo: str,
+    occurred_at: dt.datetime,
+    lines: Sequence[tuple[str, int]],
+    prev_digest: str,
+) -> str:
+    canonical = json.dumps(
+        {
+            "service_no": service_no,
+            "seq": seq,
+            "kind": kind,
+            "reference": reference,
+            "memo": memo,
+            "occurred_at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            "lines": sorted([account, amount] for account, amount in lines),
+            "prev": prev_digest,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()

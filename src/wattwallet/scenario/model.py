@@ -1,0 +1,251 @@
+"""Reading a scenario file into checked values. Every error names the field and its YAML line."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from wattwallet.domain import errors, money, policy
+
+# Event kinds this version replays; the others in SCENARIOS.md arrive with the lifecycle work.
+SUPPORTED_EVENTS = ("recharge",)
+KNOWN_EVENTS = (
+    "recharge",
+    "reading",
+    "short_bill",
+    "complaint",
+    "hes",
+    "mobile_change",
+    "language",
+    "mode",
+)
+
+
+class ScenarioInvalid(errors.InvalidInput):
+    code = "scenario_invalid"
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionSpec:
+    id: str
+    fields: Mapping[str, Any]  # as written; validated by services.connections.parse
+    arrears_paise: int
+    balance_paise: int
+    first_recharge_done: bool
+    path: str
+
+
+@dataclasses.dataclass(frozen=True)
+class RechargeEvent:
+    connection: str
+    amount_paise: int
+    channel: str
+    ref: str
+    paid_at: dt.datetime | None
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    at: dt.datetime
+    index: int
+    kind: str
+    body: RechargeEvent
+
+
+@dataclasses.dataclass(frozen=True)
+class Scenario:
+    start: dt.datetime
+    end: dt.datetime | None
+    policy: policy.Policy
+    connections: Sequence[ConnectionSpec]
+    events: Sequence[Event]
+
+
+def load(text: str) -> Scenario:
+    try:
+        root_node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioInvalid(f"not valid YAML: {exc}") from None
+    return _Reader(root_node).scenario(data)
+
+
+class _Reader:
+    def __init__(self, root: yaml.Node | None) -> None:
+        self.root = root
+
+    def fail(self, path: str, message: str) -> ScenarioInvalid:
+        line = self._line(path)
+        where = f"line {line}, {path}" if line else path
+        return ScenarioInvalid(f"{where}: {message}", field=path, line=line)
+
+    def _line(self, path: str) -> int | None:
+        """Walk the composed YAML nodes along `path` (a.b[2].c) to find where it is written."""
+        node = self.root
+        found: int | None = node.start_mark.line + 1 if node is not None else None
+        for part in path.replace("[", ".[").split("."):
+            if not part or node is None:
+                continue
+            if part.startswith("[") and isinstance(node, yaml.SequenceNode):
+                i = int(part[1:-1])
+                node = node.value[i] if i < len(node.value) else None
+            elif isinstance(node, yaml.MappingNode):
+                node = next((v for k, v in node.value if k.value == part), None)
+            else:
+                node = None
+            if node is not None:
+                found = node.start_mark.line + 1
+        return found
+
+    def scenario(self, data: object) -> Scenario:
+        if not isinstance(data, dict):
+            raise self.fail("(top)", "a scenario is a mapping with start, connections and events")
+        self._no_unknown(data, "", {"start", "end", "settings", "connections", "events"})
+        start = self._instant(data.get("start"), "start")
+        end = None if data.get("end") is None else self._instant(data["end"], "end")
+        if end is not None and end < start:
+            raise self.fail("end", "end is before start")
+        connections = [
+            self._connection(c, f"connections[{i}]") for i, c in enumerate(self._list(data, "connections"))
+        ]
+        ids = [c.id for c in connections]
+        for i, cid in enumerate(ids):
+            if cid in ids[:i]:
+                raise self.fail(f"connections[{i}].id", f"connection {cid} appears twice")
+        events = [self._event(e, i) for i, e in enumerate(self._list(data, "events"))]
+        for event in events:
+            if event.at < start:
+                raise self.fail(f"events[{event.index}].at", "event is before the scenario start")
+            if end is not None and event.at > end:
+                raise self.fail(f"events[{event.index}].at", "event is after the scenario end")
+        return Scenario(start, end, self._policy(data.get("settings")), connections, events)
+
+    def _list(self, data: Mapping[str, Any], key: str) -> list[Any]:
+        value = data.get(key) or []
+        if not isinstance(value, list):
+            raise self.fail(key, f"{key} must be a list")
+        return value
+
+    def _no_unknown(self, data: Mapping[str, Any], path: str, allowed: set[str]) -> None:
+        for key in data:
+            if key not in allowed:
+                prefix = f"{path}." if path else ""
+                raise self.fail(
+                    f"{prefix}{key}",
+                    f"unknown field {key!r}; expected one of {', '.join(sorted(allowed))}",
+                )
+
+    def _instant(self, value: object, path: str) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            instant = value
+        elif isinstance(value, str):
+            try:
+                instant = dt.datetime.fromisoformat(value)
+            except ValueError:
+                raise self.fail(path, f"{value!r} is not an ISO 8601 instant") from None
+        else:
+            raise self.fail(
+                path,
+                "an ISO 8601 instant with its offset is required, e.g. 2025-06-02T09:00:00+05:30",
+            )
+        if instant.tzinfo is None:
+            raise self.fail(path, f"{value!r} has no UTC offset (write +05:30 for IST)")
+        return instant
+
+    def _rupees(self, value: object, path: str) -> int:
+        try:
+            return money.parse_rupees(value, allow_zero=True, allow_negative=True)
+        except errors.WattWalletError as exc:
+            raise self.fail(path, exc.message) from None
+
+    def _text(self, body: Mapping[str, Any], key: str, path: str, *, default: str | None = None) -> str:
+        value = body.get(key, default)
+        if value is None:
+            raise self.fail(f"{path}.{key}", "is required")
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            raise self.fail(f"{path}.{key}", f"must be text, got {value!r}")
+        return str(value)
+
+    def _policy(self, settings: object) -> policy.Policy:
+        if settings is None:
+            return policy.Policy()
+        if not isinstance(settings, dict):
+            raise self.fail("settings", "settings must be a mapping of policy names to values")
+        known = set(policy.Policy.model_fields)
+        self._no_unknown(settings, "settings", known)
+        try:
+            return policy.Policy(**settings)
+        except ValueError as exc:
+            first = exc.errors()[0] if hasattr(exc, "errors") else {"loc": (), "msg": str(exc)}
+            field = ".".join(str(p) for p in first["loc"])
+            raise self.fail(f"settings.{field}", str(first["msg"])) from None
+
+    def _connection(self, spec: object, path: str) -> ConnectionSpec:
+        if not isinstance(spec, dict):
+            raise self.fail(path, "a connection is a mapping")
+        allowed = {
+            "id",
+            "name",
+            "category",
+            "load_kw",
+            "mode",
+            "mobile",
+            "language",
+            "meter",
+            "register_kwh",
+            "arrears",
+            "first_recharge_done",
+            "balance",
+        }
+        self._no_unknown(spec, path, allowed)
+        cid = self._text(spec, "id", path)
+        for key in ("category", "load_kw", "mobile"):
+            if spec.get(key) is None:
+                raise self.fail(f"{path}.{key}", "is required")
+        done = spec.get("first_recharge_done", False)
+        if not isinstance(done, bool):
+            raise self.fail(f"{path}.first_recharge_done", "must be true or false")
+        balance = self._rupees(spec.get("balance", 0), f"{path}.balance")
+        if balance and not done:
+            raise self.fail(f"{path}.balance", "an opening balance needs first_recharge_done: true")
+        arrears = self._rupees(spec.get("arrears", 0), f"{path}.arrears")
+        if arrears < 0:
+            raise self.fail(f"{path}.arrears", "arrears cannot be negative")
+        return ConnectionSpec(cid, spec, arrears, balance, done, path)
+
+    def _event(self, raw: object, index: int) -> Event:
+        path = f"events[{index}]"
+        if not isinstance(raw, dict):
+            raise self.fail(path, "an event is a mapping with `at` and one event kind")
+        at = self._instant(raw.get("at"), f"{path}.at")
+        kinds = [k for k in raw if k != "at"]
+        if len(kinds) != 1:
+            raise self.fail(path, f"an event has `at` and exactly one of {', '.join(KNOWN_EVENTS)}")
+        kind = kinds[0]
+        if kind not in KNOWN_EVENTS:
+            raise self.fail(
+                f"{path}.{kind}", f"unknown event kind; expected one of {', '.join(KNOWN_EVENTS)}"
+            )
+        if kind not in SUPPORTED_EVENTS:
+            raise self.fail(f"{path}.{kind}", f"{kind!r} events are not supported by this version yet")
+        body = raw[kind]
+        if not isinstance(body, dict):
+            raise self.fail(f"{path}.{kind}", "must be a mapping")
+        return Event(at, index, kind, self._recharge(body, f"{path}.{kind}"))
+
+    def _recharge(self, body: Mapping[str, Any], path: str) -> RechargeEvent:
+        self._no_unknown(body, path, {"connection", "amount", "channel", "ref", "paid_at"})
+        if body.get("amount") is None:
+            raise self.fail(f"{path}.amount", "is required")
+        paid_at = None if body.get("paid_at") is None else self._instant(body["paid_at"], f"{path}.paid_at")
+        return RechargeEvent(
+            connection=self._text(body, "connection", path),
+            amount_paise=self._rupees(body["amount"], f"{path}.amount"),
+            channel=self._text(body, "channel", path, default="portal"),
+            ref=self._text(body, "ref", path),
+            paid_at=paid_at,
+        )

@@ -1,0 +1,114 @@
+"""Run a scenario against the real engine on a fresh in-memory store and print what happens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from wattwallet import tariffs
+from wattwallet.context import Context
+from wattwallet.domain import clock, errors, money
+from wattwallet.ledger import accounts
+from wattwallet.scenario import model
+from wattwallet.services import connections, recharges
+from wattwallet.store import db, migrate
+
+
+def run(scenario: model.Scenario, out: TextIO) -> None:
+    for line in replay(scenario):
+        out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+def replay(scenario: model.Scenario) -> Iterator[dict[str, Any]]:
+    """The observable effects of a scenario, in time order, as dictionaries."""
+    ctx = _fresh_context(scenario)
+    try:
+        _add_connections(ctx, scenario)
+        for event in sorted(scenario.events, key=lambda e: (e.at, e.index)):
+            yield from _recharge(ctx, event.at, event.body)
+    finally:
+        ctx.store.dispose()
+
+
+def _fresh_context(scenario: model.Scenario) -> Context:
+    store = db.Store.from_url("sqlite://")
+    migrate.upgrade(store.engine)
+    with store.write() as conn:
+        accounts.ensure_system_accounts(conn, now=scenario.start)
+    return Context(store=store, tariffs=tariffs.load(), policy=scenario.policy)
+
+
+def _add_connections(ctx: Context, scenario: model.Scenario) -> None:
+    for index, spec in enumerate(scenario.connections):
+        fields = spec.fields
+        try:
+            new = connections.parse(
+                ctx,
+                service_no=spec.id,
+                consumer_name=fields.get("name", f"Consumer {spec.id}"),
+                category=fields["category"],
+                load_kw=fields["load_kw"],
+                mode=fields.get("mode", "prepaid"),
+                mobile=fields["mobile"],
+                language=fields.get("language", "en"),
+                meter_serial=fields.get("meter", f"SM{spec.id}"),
+                register_kwh=fields.get("register_kwh", 0),
+                arrears_paise=spec.arrears_paise,
+                first_recharge_done=spec.first_recharge_done,
+                opening_balance_paise=spec.balance_paise,
+                today=clock.ist_date(scenario.start),
+            )
+            connections.add(ctx, new, now=scenario.start)
+        except errors.WattWalletError as exc:
+            raise model.ScenarioInvalid(f"connections[{index}]: {exc.message}", field=spec.path) from None
+
+
+def _line(at: dt.datetime, kind: str, connection: str | None, **fields: Any) -> dict[str, Any]:
+    line: dict[str, Any] = {"at": clock.ist_iso(at), "type": kind}
+    if connection is not None:
+        line["connection"] = connection
+    line.update(fields)
+    return line
+
+
+def _recharge(ctx: Context, at: dt.datetime, event: model.RechargeEvent) -> Iterator[dict[str, Any]]:
+    try:
+        receipt = recharges.recharge_wallet(
+            ctx,
+            service_no=event.connection,
+            channel=event.channel,
+            reference=event.ref,
+            amount_paise=event.amount_paise,
+            paid_at=event.paid_at,
+            now=at,
+        )
+    except errors.WattWalletError as exc:
+        extra = {"minimum": exc.details["minimum"]} if "minimum" in exc.details else {}
+        yield _line(
+            at,
+            "recharge.rejected",
+            event.connection,
+            ref=event.ref,
+            channel=event.channel,
+            amount=money.rupees(event.amount_paise),
+            reason=exc.code,
+            message=exc.message,
+            **extra,
+        )
+        return
+    yield _line(
+        at,
+        "recharge.accepted",
+        receipt.service_no,
+        ref=receipt.reference,
+        channel=receipt.channel.value,
+        amount=money.rupees(receipt.amount),
+        to_dues=money.rupees(receipt.to_dues),
+        to_wallet=money.rupees(receipt.to_wallet),
+        balance=money.rupees(receipt.balance),
+        dues=money.rupees(receipt.dues_remaining),
+        receipt=receipt.receipt_no,
+        **({"repeat": True} if receipt.replayed else {}),
+    )

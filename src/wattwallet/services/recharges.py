@@ -1,0 +1,201 @@
+"""Posting a recharge: idempotent by (channel, reference), dues first, the wallet locked."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from wattwallet.context import Context
+from wattwallet.domain import clock, connection, errors, money, recharge
+from wattwallet.ledger import accounts, postings
+from wattwallet.services import connections
+from wattwallet.store import schema
+
+
+class PaidInFuture(errors.InvalidInput):
+    code = "paid_at_in_future"
+
+
+@dataclasses.dataclass(frozen=True)
+class Receipt:
+    receipt_no: str
+    service_no: str
+    channel: recharge.Channel
+    reference: str
+    amount: int
+    to_dues: int
+    to_wallet: int
+    balance: int  # wallet balance right after this recharge
+    dues_remaining: int
+    first_recharge: bool
+    paid_at: dt.datetime
+    recorded_at: dt.datetime
+    replayed: bool  # True when this answers a repeat of an earlier request
+
+
+def recharge_wallet(
+    ctx: Context,
+    *,
+    service_no: str,
+    channel: str,
+    reference: str,
+    amount_paise: int,
+    now: dt.datetime,
+    paid_at: dt.datetime | None = None,
+) -> Receipt:
+    """Credit a recharge, or answer a repeat with the first result. Raises the rule it breaks."""
+    request = _Request(
+        service_no=connection.service_number(service_no),
+        channel=recharge.channel(channel),
+        reference=recharge.reference(reference),
+        amount=amount_paise,
+        paid_at=paid_at or now,
+    )
+    if request.amount <= 0:
+        raise money.AmountNotPositive("amount must be greater than zero")
+    if request.paid_at > now:
+        raise PaidInFuture("the payment time is later than now")
+    for attempt in (1, 2):
+        try:
+            with ctx.store.write() as conn:
+                return _recharge(ctx, conn, request, now=now)
+        except sa.exc.IntegrityError as exc:
+            # A concurrent request with the same reference committed first: answer as a repeat.
+            if attempt == 2 or not _is_reference_clash(exc):
+                raise
+    raise AssertionError("unreachable")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Request:
+    service_no: str
+    channel: recharge.Channel
+    reference: str
+    amount: int
+    paid_at: dt.datetime
+
+
+def _recharge(ctx: Context, conn: Connection, request: _Request, *, now: dt.datetime) -> Receipt:
+    earlier = _find(conn, request.channel, request.reference)
+    if earlier is not None:
+        return _repeat(earlier, request)
+    book = postings.lock(conn, service_no=request.service_no)
+    target = connections.get(conn, request.service_no)
+    is_first = not target.first_recharge_done
+    mandatory = 0
+    if is_first and target.mode is connection.BillingMode.PREPAID:
+        mandatory = ctx.tariffs.mandatory_charges(
+            category=target.category, load_kw=target.load_kw, on=clock.ist_date(now)
+        ).total_paise
+    recharge.check_allowed(
+        amount_paise=request.amount,
+        is_first=is_first,
+        mandatory_charges_paise=mandatory,
+        state=target.state,
+        mode=target.mode,
+        rules=ctx.policy,
+    )
+    split = recharge.split(amount_paise=request.amount, dues_paise=book.dues, rules=ctx.policy)
+    lines = [postings.Line(accounts.clearing(request.channel), request.amount)]
+    if split.to_dues:
+        lines.append(postings.Line(accounts.dues(request.service_no), -split.to_dues))
+    if split.to_wallet:
+        lines.append(postings.Line(accounts.wallet(request.service_no), -split.to_wallet))
+    posting_id = postings.post(
+        conn,
+        book,
+        kind="recharge",
+        lines=lines,
+        occurred_at=request.paid_at,
+        recorded_at=now,
+        reference=f"{request.channel.value}:{request.reference}",
+        memo="first recharge" if is_first else "recharge",
+    )
+    recharge_id = conn.execute(
+        sa.insert(schema.recharges).returning(schema.recharges.c.id),
+        {
+            "channel": request.channel.value,
+            "reference": request.reference,
+            "service_no": request.service_no,
+            "amount": request.amount,
+            "to_dues": split.to_dues,
+            "to_wallet": split.to_wallet,
+            "balance_after": book.wallet,
+            "dues_after": book.dues,
+            "first_recharge": is_first,
+            "paid_at": request.paid_at,
+            "recorded_at": now,
+            "posting_id": posting_id,
+        },
+    ).scalar_one()
+    if is_first:
+        connections.mark_first_recharge_done(conn, request.service_no, now=now)
+    return Receipt(
+        receipt_no=receipt_number(recharge_id),
+        service_no=request.service_no,
+        channel=request.channel,
+        reference=request.reference,
+        amount=request.amount,
+        to_dues=split.to_dues,
+        to_wallet=split.to_wallet,
+        balance=book.wallet,
+        dues_remaining=book.dues,
+        first_recharge=is_first,
+        paid_at=request.paid_at,
+        recorded_at=now,
+        replayed=False,
+    )
+
+
+def receipt_number(recharge_id: int) -> str:
+    return f"WW{recharge_id:010d}"
+
+
+def _find(conn: Connection, channel: recharge.Channel, reference: str) -> sa.Row[tuple[object, ...]] | None:
+    r = schema.recharges
+    return conn.execute(sa.select(r).where(r.c.channel == channel.value, r.c.reference == reference)).first()
+
+
+def _repeat(earlier: sa.Row[tuple[object, ...]], request: _Request) -> Receipt:
+    if earlier.service_no != request.service_no or earlier.amount != request.amount:
+        raise recharge.DuplicateConflict(
+            f"reference {request.reference} on {request.channel.value} was already used for a different "
+            "recharge (another amount or connection)",
+            reference=request.reference,
+        )
+    return _receipt_from_row(earlier, replayed=True)
+
+
+def _receipt_from_row(row: sa.Row[tuple[object, ...]], *, replayed: bool) -> Receipt:
+    m = row._mapping
+    return Receipt(
+        receipt_no=receipt_number(m["id"]),
+        service_no=m["service_no"],
+        channel=recharge.Channel(m["channel"]),
+        reference=m["reference"],
+        amount=m["amount"],
+        to_dues=m["to_dues"],
+        to_wallet=m["to_wallet"],
+        balance=m["balance_after"],
+        dues_remaining=m["dues_after"],
+        first_recharge=m["first_recharge"],
+        paid_at=m["paid_at"],
+        recorded_at=m["recorded_at"],
+        replayed=replayed,
+    )
+
+
+def _is_reference_clash(exc: sa.exc.IntegrityError) -> bool:
+    text = str(exc.orig)
+    return "uq_recharges_channel_reference" in text or "recharges.channel, recharges.reference" in text
+
+
+def history(conn: Connection, service_no: str, *, limit: int = 20) -> list[Receipt]:
+    r = schema.recharges
+    rows = conn.execute(
+        sa.select(r).where(r.c.service_no == service_no).order_by(r.c.id.desc()).limit(limit)
+    ).all()
+    return [_receipt_from_row(row, replayed=False) for row in rows]
