@@ -272,6 +272,7 @@ def wallet_command(
                 "mode": c.mode.value,
                 "state": c.state.value,
                 "language": c.language.value,
+                "mobile": c.mobile,
                 "meter": c.meter_serial,
                 "relay": c.relay,
                 "balance": money.rupees(view.balance),
@@ -292,7 +293,8 @@ def wallet_command(
         typer.echo(f"  first recharge pending: at least {money.inr(view.first_recharge_minimum)}")
     for r in view.recent_recharges:
         typer.echo(
-            f"  {r.paid_at.astimezone(clock.IST):%Y-%m-%d %H:%M} IST  {r.receipt_no}  {r.channel.value:<7} {money.inr(r.amount):>12}"
+            f"  {r.paid_at.astimezone(clock.IST):%Y-%m-%d %H:%M} IST  {r.receipt_no}  "
+            f"{r.channel.value:<7} {money.inr(r.amount):>12}"
             f"  (dues {money.inr(r.to_dues)}, wallet {money.inr(r.to_wallet)})"
         )
 

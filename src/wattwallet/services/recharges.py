@@ -83,6 +83,11 @@ def _recharge(ctx: Context, conn: Connection, request: _Request, *, now: dt.date
     if earlier is not None:
         return _repeat(earlier, request)
     book = postings.lock(conn, service_no=request.service_no)
+    # Look again under the lock: a repeat that queued behind its own first attempt must get that
+    # attempt's receipt, not be judged afresh against the state the first attempt left behind.
+    earlier = _find(conn, request.channel, request.reference)
+    if earlier is not None:
+        return _repeat(earlier, request)
     target = connections.get(conn, request.service_no)
     is_first = not target.first_recharge_done
     mandatory = 0

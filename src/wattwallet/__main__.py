@@ -1,0 +1,3 @@
+from wattwallet.cli import app
+
+app()
