@@ -6,22 +6,16 @@ the rules live in wattwallet.domain and wattwallet.services.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import datetime as dt
-import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
-import sqlalchemy as sa
 import typer
 
-from wattwallet import config
-from wattwallet.context import Context, open_context
-from wattwallet.domain import clock, errors, money
+from wattwallet.commands import common
+from wattwallet.domain import clock, money
 from wattwallet.ledger import verify as ledger_verify
 from wattwallet.scenario import model as scenario_model
 from wattwallet.scenario import runner as scenario_runner
@@ -50,72 +44,29 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 
-P = ParamSpec("P")
-R = TypeVar("R")
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _settings() -> config.Settings:
-    return config.Settings()
-
-
-def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Anticipated failures become one line on stderr and exit 2; an unreachable store, exit 1."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except errors.WattWalletError as exc:
-            typer.echo(f"error: {exc.message} [{exc.code}]", err=True)
-            raise typer.Exit(2) from None
-        except sa.exc.OperationalError as exc:
-            typer.echo(f"error: the database cannot be used: {exc.orig}", err=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-@contextlib.contextmanager
-def _context() -> Iterator[Context]:
-    ctx = open_context(_settings(), now=_now())
-    try:
-        yield ctx
-    finally:
-        ctx.store.dispose()
-
-
-def _echo_json(data: Any) -> None:
-    typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
-
-
 # --- db ------------------------------------------------------------------------------------
 
 
 @db_app.command("upgrade")
-@friendly_errors
+@common.friendly_errors
 def db_upgrade() -> None:
     """Create the schema or bring it to the latest version (WATTWALLET_DATABASE_URL)."""
-    settings = _settings()
+    settings = common.settings()
     store = db.Store.from_url(settings.database_url)
     try:
         migrate.upgrade(store.engine)
     finally:
         store.dispose()
-    with _context():
+    with common.context():
         pass  # opening the context creates the DISCOM-side ledger accounts
     typer.echo(f"database is at schema {migrate.head_revision()}")
 
 
 @db_app.command("status")
-@friendly_errors
+@common.friendly_errors
 def db_status() -> None:
     """Show the schema version of the database and the latest one this release knows."""
-    store = db.Store.from_url(_settings().database_url)
+    store = db.Store.from_url(common.settings().database_url)
     try:
         current = migrate.current_revision(store.engine)
     finally:
@@ -130,7 +81,7 @@ def db_status() -> None:
 
 
 @connection_app.command("add")
-@friendly_errors
+@common.friendly_errors
 def connection_add(
     service_no: Annotated[str, typer.Argument(help="The DISCOM's service number (the customer ID).")],
     name: Annotated[str, typer.Option(help="Consumer's name as on the DISCOM's records.")],
@@ -144,8 +95,8 @@ def connection_add(
     register_kwh: Annotated[str, typer.Option(help="Meter register at installation, kWh.")] = "0",
 ) -> None:
     """Register a service connection with its smart meter and e-wallet."""
-    now = _now()
-    with _context() as ctx:
+    now = common.now()
+    with common.context() as ctx:
         new = connections.parse(
             ctx,
             service_no=service_no,
@@ -168,7 +119,7 @@ def connection_add(
 
 
 @app.command("recharge")
-@friendly_errors
+@common.friendly_errors
 def recharge_command(
     service_no: Annotated[str, typer.Argument(help="Service number to recharge.")],
     amount: Annotated[str, typer.Argument(help="Rupees, e.g. 500 or 750.50.")],
@@ -177,12 +128,12 @@ def recharge_command(
     paid_at: Annotated[
         str | None, typer.Option(help="When the payer paid (ISO 8601 with offset); default now.")
     ] = None,
-    as_json: JsonOption = False,
+    as_json: common.JsonOption = False,
 ) -> None:
     """Credit a recharge. Dues are recovered first; the same --ref again returns the first receipt."""
-    now = _now()
-    paid = _parse_instant(paid_at, "--paid-at") if paid_at else None
-    with _context() as ctx:
+    now = common.now()
+    paid = common.parse_instant(paid_at, "--paid-at") if paid_at else None
+    with common.context() as ctx:
         receipt = recharges.recharge_wallet(
             ctx,
             service_no=service_no,
@@ -193,7 +144,7 @@ def recharge_command(
             now=now,
         )
     if as_json:
-        _echo_json(_receipt_dict(receipt))
+        common.echo_json(_receipt_dict(receipt))
         return
     repeat = " (repeat of an earlier request: nothing new was credited)" if receipt.replayed else ""
     typer.echo(
@@ -215,18 +166,8 @@ def _receipt_dict(receipt: recharges.Receipt) -> dict[str, Any]:
     return data
 
 
-def _parse_instant(text: str, what: str) -> dt.datetime:
-    try:
-        instant = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise errors.InvalidInput(f"{what} must be an ISO 8601 instant, got {text!r}") from None
-    if instant.tzinfo is None:
-        raise errors.InvalidInput(f"{what} needs a UTC offset, e.g. +05:30")
-    return instant
-
-
 @dues_app.command("add")
-@friendly_errors
+@common.friendly_errors
 def dues_add(
     service_no: Annotated[str, typer.Argument(help="Service number.")],
     amount: Annotated[str, typer.Argument(help="Rupees owed.")],
@@ -235,7 +176,7 @@ def dues_add(
     kind: Annotated[str, typer.Option(help="arrears or technical_adjustment.")] = "technical_adjustment",
 ) -> None:
     """Raise pending dues on a connection; the next recharges recover them first."""
-    with _context() as ctx:
+    with common.context() as ctx:
         added = dues.add(
             ctx,
             service_no=service_no,
@@ -243,7 +184,7 @@ def dues_add(
             amount_paise=money.parse_rupees(amount),
             reason=reason,
             reference=ref,
-            now=_now(),
+            now=common.now(),
         )
     note = " (already recorded)" if added.replayed else ""
     typer.echo(
@@ -253,17 +194,17 @@ def dues_add(
 
 
 @app.command("wallet")
-@friendly_errors
+@common.friendly_errors
 def wallet_command(
     service_no: Annotated[str, typer.Argument(help="Service number.")],
-    as_json: JsonOption = False,
+    as_json: common.JsonOption = False,
 ) -> None:
     """Show a connection's wallet: balance, dues, state and recent recharges."""
-    with _context() as ctx:
-        view = wallets.view(ctx, service_no=service_no, now=_now())
+    with common.context() as ctx:
+        view = wallets.view(ctx, service_no=service_no, now=common.now())
     c = view.connection
     if as_json:
-        _echo_json(
+        common.echo_json(
             {
                 "service_no": c.service_no,
                 "consumer": c.consumer_name,
@@ -303,13 +244,13 @@ def wallet_command(
 
 
 @ledger_app.command("verify")
-@friendly_errors
-def ledger_verify_command(as_json: JsonOption = False) -> None:
+@common.friendly_errors
+def ledger_verify_command(as_json: common.JsonOption = False) -> None:
     """Check every ledger invariant; exit 1 naming the first discrepancy found."""
-    with _context() as ctx, ctx.store.read() as conn:
+    with common.context() as ctx, ctx.store.read() as conn:
         report = ledger_verify.verify(conn)
     if as_json:
-        _echo_json(
+        common.echo_json(
             {
                 "ok": report.ok,
                 "postings": report.postings,

@@ -6,6 +6,8 @@ Nothing in the rules hard-codes these numbers.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -13,9 +15,7 @@ class Policy(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     # Recharge (DOMAIN.md §2)
-    first_recharge_floor_paise: int = Field(
-        50_000, ge=0, description="First recharge at least this (₹500) ..."
-    )
+    first_recharge_floor_paise: int = Field(50_000, ge=0, description="First recharge at least this (₹500)")
     recharge_multiple_paise: int = Field(
         10_000, gt=0, description="Later recharges in multiples of this (₹100)"
     )
@@ -24,3 +24,34 @@ class Policy(BaseModel):
         100, ge=0, le=100, description="At most this share of each recharge goes to pending dues"
     )
     recharge_reflection_minutes: int = Field(15, gt=0, description="A recharge must reflect within this")
+
+    # Daily deduction and average daily consumption (§2, §3)
+    daily_cycle_time: dt.time = Field(dt.time(6, 0), description="When the daily cycle runs, IST")
+    adc_window_days: int = Field(30, gt=0, description="ADC is the mean of this many last billed days")
+    adc_min_history_days: int = Field(7, gt=0, description="With fewer billed days, use the category default")
+    adc_default_per_kw_paise: dict[str, int] = Field(
+        default_factory=lambda: {"LT-I": 1_000, "LT-II": 4_000},
+        description="Default ADC per kW of sanctioned load, by tariff category",
+    )
+    plausible_daily_load_factor: float = Field(
+        1.5, gt=0, description="A day above factor x sanctioned load x 24 h is held for review"
+    )
+
+    # Alerts, emergency credit, disconnection (§3)
+    alert_days: tuple[int, ...] = Field((3, 2), description="Advance alerts at these multiples of ADC")
+    emergency_credit_days: int = Field(1, ge=0, description="Emergency credit = this many days of ADC")
+    disconnection_window_start: dt.time = Field(dt.time(10, 0), description="Disconnections from, IST")
+    disconnection_window_end: dt.time = Field(dt.time(13, 0), description="Disconnections until, IST")
+    disconnection_grace_hours: int = Field(24, ge=0, description="No disconnection sooner after zero alert")
+    hes_retry_minutes: tuple[int, ...] = Field((1, 5, 15, 60), description="Backoff between HES retries")
+
+    # Short bills (§4)
+    short_bill_days: int = Field(15, gt=0, description="Days to pay a short bill before it is deducted")
+    short_bill_reminder_days: tuple[int, ...] = Field(
+        (12, 13, 14), description="Reminder days (day 0 = raised)"
+    )
+
+    # Reconnection and termination (§5)
+    reconnection_minutes: int = Field(15, gt=0, description="Relay closed within this of the payment")
+    complaint_resolution_hours: int = Field(4, gt=0, description="Reconnection complaints resolved within")
+    termination_months: int = Field(3, gt=0, description="Disconnected this long with no recharge: terminate")

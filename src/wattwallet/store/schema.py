@@ -10,6 +10,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -137,4 +138,203 @@ recharges = Table(
     UniqueConstraint("channel", "reference"),
     CheckConstraint("amount > 0 AND to_dues >= 0 AND to_wallet >= 0", name="amounts"),
     CheckConstraint("to_dues + to_wallet = amount", name="split_adds_up"),
+)
+
+
+# --- The prepaid lifecycle (readings, rating, alerts, disconnection, short bills, termination) ---
+
+# Non-working days (and staff overrides that make a usual holiday a working day). A day with no
+# row is a working day. Seeded per year from the `holidays` package; staff correct it.
+calendar_days = Table(
+    "calendar_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("working", Boolean, nullable=False),
+    Column("reason", String(120), nullable=False),
+    Column("source", String(16), nullable=False),  # seed | staff
+    Column("updated_by", String(64), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Cumulative register readings as the HES reports them. A reading's IST date is its billing
+# boundary: the register at the start of that day.
+meter_readings = Table(
+    "meter_readings",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("meter_serial", String(32), ForeignKey("meters.serial"), nullable=False),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False),
+    Column("read_at", UTCDateTime, nullable=False),
+    Column("read_date", Date, nullable=False),
+    Column("register_wh", BigInteger, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("meter_serial", "read_at"),
+    Index("ix_meter_readings_service_no_read_date", "service_no", "read_date"),
+    CheckConstraint("register_wh >= 0", name="register_non_negative"),
+)
+
+# Where each prepaid connection stands: how far it is billed, its month-to-date units, its
+# average daily consumption (ADC), which alerts went out, its emergency credit. One row each, so
+# that the daily cycle reads and writes whole batches of connections in a few statements.
+prepaid_state = Table(
+    "prepaid_state",
+    metadata,
+    Column("service_no", String(20), ForeignKey("connections.service_no"), primary_key=True),
+    Column("billed_through", Date, nullable=False),  # register known at the start of this day
+    Column("billed_register_wh", BigInteger, nullable=False),
+    Column("month_start", Date, nullable=False),
+    Column("month_first_day", Date, nullable=False),  # first billed day of this month (pro rata)
+    Column("mtd_wh", BigInteger, nullable=False),
+    Column("recent_daily_paise", Text, nullable=False),  # last ADC-window daily totals, oldest first
+    Column("adc_paise", BigInteger, nullable=False),
+    Column("alerts_sent", Integer, nullable=False),  # bit per alert level, cleared when re-armed
+    Column("zero_alert_at", UTCDateTime, nullable=True),
+    Column("emergency_credit_paise", BigInteger, nullable=False),
+    Column("disconnect_due_at", UTCDateTime, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+daily_deductions = Table(
+    "daily_deductions",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("wh", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("balance_after", BigInteger, nullable=False),
+    Column("items", Text, nullable=False),  # JSON [[component, paise], ...]
+    Column("posting_id", BigId, ForeignKey("ledger_postings.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("service_no", "day"),
+)
+
+# Consumption not deducted because it looks wrong (register backwards, implausibly high):
+# staff release or dismiss it; while open it never leads to a disconnection.
+held_consumption = Table(
+    "held_consumption",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("meter_serial", String(32), nullable=False),
+    Column("kind", String(24), nullable=False),  # register_backwards | implausible
+    Column("from_date", Date, nullable=False),
+    Column("to_date", Date, nullable=False),
+    Column("from_register_wh", BigInteger, nullable=False),
+    Column("to_register_wh", BigInteger, nullable=False),
+    Column("status", String(12), nullable=False),  # open | released | dismissed
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("reviewed_at", UTCDateTime, nullable=True),
+    Column("reviewed_by", String(64), nullable=True),
+    Column("note", Text, nullable=True),
+)
+
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("kind", String(24), nullable=False),
+    Column("threshold", BigInteger, nullable=False),
+    Column("balance", BigInteger, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+)
+
+# Every message to a consumer, rendered in their language. Delivery comes later (an outbox);
+# until then a row here is the record that the message was due and what it said.
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("channels", String(40), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+hes_commands = Table(
+    "hes_commands",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("meter_serial", String(32), nullable=False),
+    Column("command", String(12), nullable=False),  # disconnect | reconnect
+    Column("status", String(12), nullable=False),  # pending | sent | confirmed | failed | cancelled
+    Column("reason", String(40), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("confirmed_at", UTCDateTime, nullable=True),
+    Column("paid_at", UTCDateTime, nullable=True),  # reconnects: when the payer paid
+    Column("last_error", Text, nullable=True),
+    Index("ix_hes_commands_status_next_attempt_at", "status", "next_attempt_at"),
+)
+
+connection_events = Table(
+    "connection_events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("from_state", String(12), nullable=False),
+    Column("to_state", String(12), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("reason", String(60), nullable=False),
+    Column("command_id", String(40), nullable=True),
+)
+
+complaints = Table(
+    "complaints",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ref", String(64), nullable=False, unique=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("source", String(12), nullable=False),  # consumer | helpline | auto
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolution", String(20), nullable=True),  # relay_closed | staff
+    Column("resolved_by", String(64), nullable=True),
+    Column("note", Text, nullable=True),
+)
+
+short_bills = Table(
+    "short_bills",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("ref", String(64), nullable=False, unique=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("raised_on", Date, nullable=False),
+    Column("status", String(12), nullable=False),  # open | deducted
+    Column("reminders_sent", Integer, nullable=False),
+    Column("deducted_at", UTCDateTime, nullable=True),
+    Column("posting_id", BigId, ForeignKey("ledger_postings.id"), nullable=True),
+    CheckConstraint("amount > 0", name="amount_positive"),
+)
+
+work_orders = Table(
+    "work_orders",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+terminations = Table(
+    "terminations",
+    metadata,
+    Column("service_no", String(20), ForeignKey("connections.service_no"), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("final_balance", BigInteger, nullable=False),
+    Column("arrears", BigInteger, nullable=False),
+    Column("refund", BigInteger, nullable=False),
 )

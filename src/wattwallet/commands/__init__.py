@@ -1,0 +1,1 @@
+"""Sub-commands of `wattwallet`, one module per group; `wattwallet.cli` mounts them."""
