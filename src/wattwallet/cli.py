@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from wattwallet.commands import calendar as calendar_commands
 from wattwallet.commands import common
 from wattwallet.domain import clock, money
 from wattwallet.ledger import verify as ledger_verify
@@ -43,6 +44,7 @@ for sub, name in (
     (scenario_app, "scenario"),
 ):
     app.add_typer(sub, name=name)
+app.add_typer(calendar_commands.app, name="calendar")
 
 # --- db ------------------------------------------------------------------------------------
 

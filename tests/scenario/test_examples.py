@@ -12,8 +12,11 @@ from wattwallet.scenario import model, runner
 EXAMPLES = Path(__file__).parents[2] / "examples" / "scenarios"
 
 
-def replay(name: str) -> list[dict[str, Any]]:
-    return list(runner.replay(model.load((EXAMPLES / name).read_text(encoding="utf-8"))))
+def replay(name: str, *types: str) -> list[dict[str, Any]]:
+    """The lines of an example; only those of the given types (default: recharge outcomes)."""
+    lines = runner.replay(model.load((EXAMPLES / name).read_text(encoding="utf-8")))
+    wanted = types or ("recharge.accepted", "recharge.rejected")
+    return [line for line in lines if line["type"] in wanted]
 
 
 def brief(lines: list[dict[str, Any]], *fields: str) -> list[tuple[Any, ...]]:
@@ -37,6 +40,14 @@ def test_first_recharge() -> None:
     ]
     assert lines[0]["at"] == "2025-06-02T09:05:00+05:30"
     assert all(line["connection"] == "1234567890123" for line in lines)
+
+
+def test_each_accepted_recharge_sends_its_receipt_in_the_consumers_language() -> None:
+    lines = replay("first_recharge.yaml", "recharge.accepted", "notification")
+    receipts = [line for line in lines if line["type"] == "notification"]
+    assert [line["kind"] for line in receipts] == ["recharge_success"] * 3
+    assert all(line["language"] == "te" for line in receipts)
+    assert "₹25,000.00" in receipts[-1]["text"] and "రీఛార్జ్" in receipts[-1]["text"]
 
 
 def test_mandatory_charges_raise_the_first_recharge_minimum() -> None:

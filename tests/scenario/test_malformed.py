@@ -168,5 +168,6 @@ def test_good_scenario_prints_json_lines_and_exits_0(tmp_path: Path) -> None:
         '    recharge: {connection: "1234567890123", amount: "500.00", channel: kiosk, ref: "K-1"}\n',
     )
     assert result.returncode == 0, result.stderr
-    [line] = [json.loads(text) for text in result.stdout.splitlines()]
+    line, receipt = [json.loads(text) for text in result.stdout.splitlines()]
+    assert receipt["type"] == "notification" and receipt["kind"] == "recharge_success"
     assert line["type"] == "recharge.accepted" and line["balance"] == "500.00" and line["channel"] == "kiosk"

@@ -26,6 +26,8 @@ class Kind(enum.StrEnum):
     REVENUE = "revenue"
     OPENING = "opening"
     ADJUSTMENT = "adjustment"
+    DUTY = "duty"  # collected for the State Government, not DISCOM revenue
+    LEVY = "levy"  # FPPCA, true-up: each levy its own account (a negative levy debits it)
 
 
 _NORMAL_SIDE = {
@@ -35,6 +37,8 @@ _NORMAL_SIDE = {
     Kind.REVENUE: "credit",
     Kind.OPENING: "credit",
     Kind.ADJUSTMENT: "credit",
+    Kind.DUTY: "credit",
+    Kind.LEVY: "credit",
 }
 
 GENESIS_DIGEST = "0" * 64
@@ -56,6 +60,23 @@ def dues(service_no: str) -> str:
 
 def clearing(channel: recharge.Channel) -> str:
     return f"clearing:{channel.value}"
+
+
+def for_charge(component: str) -> str:
+    """The account a rated charge component is credited to: all energy slabs to one account."""
+    if component.startswith("energy:"):
+        return "revenue:energy"
+    if component == "electricity_duty":
+        return "duty:electricity"
+    if component.startswith("levy:"):
+        return component
+    return f"revenue:{component}"
+
+
+def charge_accounts(levy_names: list[str]) -> list[str]:
+    """Every account a deduction may credit, for the levies a tariff book names."""
+    fixed = ["revenue:energy", "revenue:fixed_charge", "revenue:demand_charge", "revenue:customer_charge"]
+    return [*fixed, "duty:electricity", *(f"levy:{name}" for name in levy_names)]
 
 
 def kind_of(code: str) -> Kind:

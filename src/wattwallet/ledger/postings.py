@@ -12,7 +12,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -45,6 +45,28 @@ class Book:
     chain_digest: str
 
 
+def lock_many(conn: Connection, service_nos: Sequence[str]) -> dict[str, Book]:
+    """Lock many connections' money at once, in code order so that lockers never deadlock."""
+    codes = sorted([accounts.wallet(sn) for sn in service_nos] + [accounts.dues(sn) for sn in service_nos])
+    a = schema.ledger_accounts
+    query = (
+        sa.select(a.c.code, a.c.service_no, a.c.balance, a.c.chain_seq, a.c.chain_digest)
+        .where(a.c.code.in_(codes))
+        .order_by(a.c.code)
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    rows = conn.execute(query).all()
+    dues = {row.service_no: row.balance for row in rows if row.code.startswith("dues:")}
+    return {
+        row.service_no: Book(
+            row.service_no, row.balance, dues[row.service_no], row.chain_seq, row.chain_digest
+        )
+        for row in rows
+        if row.code.startswith("wallet:")
+    }
+
+
 def lock(conn: Connection, *, service_no: str) -> Book:
     """Take the connection's money lock (its wallet row) and read its balances."""
     wallet_code, dues_code = accounts.wallet(service_no), accounts.dues(service_no)
@@ -54,6 +76,8 @@ def lock(conn: Connection, *, service_no: str) -> Book:
         schema.ledger_accounts.c.chain_seq,
         schema.ledger_accounts.c.chain_digest,
     ).where(schema.ledger_accounts.c.code.in_([wallet_code, dues_code]))
+    # Same order as lock_many (dues before wallet), so a recharge and a batch never deadlock.
+    query = query.order_by(schema.ledger_accounts.c.code)
     if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already holds the write lock
         query = query.with_for_update()
     rows = {row.code: row for row in conn.execute(query)}
@@ -69,6 +93,18 @@ def lock(conn: Connection, *, service_no: str) -> Book:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One posting to be written: its book's connection, what it is and its balanced lines."""
+
+    service_no: str
+    kind: str
+    lines: Sequence[Line]
+    occurred_at: dt.datetime
+    reference: str | None = None
+    memo: str = ""
+
+
 def post(
     conn: Connection,
     book: Book,
@@ -81,45 +117,69 @@ def post(
     memo: str = "",
 ) -> int:
     """Append one balanced posting to `book`'s connection; returns the posting id."""
-    _check_balanced(book, lines)
-    seq = book.chain_seq + 1
-    digest = posting_digest(
-        service_no=book.service_no,
-        seq=seq,
-        kind=kind,
-        reference=reference,
-        memo=memo,
-        occurred_at=occurred_at,
-        lines=[(line.account, line.amount) for line in lines],
-        prev_digest=book.chain_digest,
-    )
-    posting_id = conn.execute(
-        sa.insert(schema.ledger_postings).returning(schema.ledger_postings.c.id),
-        {
-            "service_no": book.service_no,
-            "seq": seq,
-            "kind": kind,
-            "reference": reference,
-            "memo": memo,
-            "occurred_at": occurred_at,
-            "recorded_at": recorded_at,
-            "prev_digest": book.chain_digest,
-            "digest": digest,
-        },
-    ).scalar_one()
+    entry = Entry(book.service_no, kind, lines, occurred_at, reference, memo)
+    return post_many(conn, {book.service_no: book}, [entry], recorded_at=recorded_at)[0]
+
+
+def post_many(
+    conn: Connection, books: Mapping[str, Book], entries: Sequence[Entry], *, recorded_at: dt.datetime
+) -> list[int]:
+    """Append postings to locked books in a few statements (the daily cycle writes thousands at
+    once); entries of one connection are chained in the order given. Returns the posting ids."""
+    if not entries:
+        return []
+    posting_rows = []
+    for entry in entries:
+        book = books[entry.service_no]
+        _check_balanced(book, entry.lines)
+        seq = book.chain_seq + 1
+        digest = posting_digest(
+            service_no=book.service_no,
+            seq=seq,
+            kind=entry.kind,
+            reference=entry.reference,
+            memo=entry.memo,
+            occurred_at=entry.occurred_at,
+            lines=[(line.account, line.amount) for line in entry.lines],
+            prev_digest=book.chain_digest,
+        )
+        posting_rows.append(
+            {
+                "service_no": book.service_no,
+                "seq": seq,
+                "kind": entry.kind,
+                "reference": entry.reference,
+                "memo": entry.memo,
+                "occurred_at": entry.occurred_at,
+                "recorded_at": recorded_at,
+                "prev_digest": book.chain_digest,
+                "digest": digest,
+            }
+        )
+        wallet_code, dues_code = accounts.wallet(book.service_no), accounts.dues(book.service_no)
+        for line in entry.lines:
+            if line.account == wallet_code:
+                book.wallet += accounts.sign(line.account) * line.amount
+            elif line.account == dues_code:
+                book.dues += accounts.sign(line.account) * line.amount
+        book.chain_seq, book.chain_digest = seq, digest
+    table = schema.ledger_postings
+    ids = [
+        int(row[0])
+        for row in conn.execute(
+            sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), posting_rows
+        )
+    ]
     conn.execute(
         sa.insert(schema.ledger_lines),
-        [{"posting_id": posting_id, "account_code": line.account, "amount": line.amount} for line in lines],
+        [
+            {"posting_id": posting_id, "account_code": line.account, "amount": line.amount}
+            for posting_id, entry in zip(ids, entries, strict=True)
+            for line in entry.lines
+        ],
     )
-    wallet_code, dues_code = accounts.wallet(book.service_no), accounts.dues(book.service_no)
-    for line in lines:
-        if line.account == wallet_code:
-            book.wallet += accounts.sign(line.account) * line.amount
-        elif line.account == dues_code:
-            book.dues += accounts.sign(line.account) * line.amount
-    book.chain_seq, book.chain_digest = seq, digest
-    _store_book(conn, book)
-    return int(posting_id)
+    _store_books(conn, [books[sn] for sn in dict.fromkeys(entry.service_no for entry in entries)])
+    return ids
 
 
 def _check_balanced(book: Book, lines: Sequence[Line]) -> None:
@@ -133,15 +193,31 @@ def _check_balanced(book: Book, lines: Sequence[Line]) -> None:
             assert line.account.split(":", 1)[1] == book.service_no, f"{line.account} is not this book's"
 
 
-def _store_book(conn: Connection, book: Book) -> None:
+def _store_books(conn: Connection, books: Sequence[Book]) -> None:
     table = schema.ledger_accounts
     conn.execute(
         sa.update(table)
-        .where(table.c.code == accounts.wallet(book.service_no))
-        .values(balance=book.wallet, chain_seq=book.chain_seq, chain_digest=book.chain_digest)
+        .where(table.c.code == sa.bindparam("account"))
+        .values(
+            balance=sa.bindparam("new_balance"),
+            chain_seq=sa.bindparam("new_seq"),
+            chain_digest=sa.bindparam("new_digest"),
+        ),
+        [
+            {
+                "account": accounts.wallet(b.service_no),
+                "new_balance": b.wallet,
+                "new_seq": b.chain_seq,
+                "new_digest": b.chain_digest,
+            }
+            for b in books
+        ],
     )
     conn.execute(
-        sa.update(table).where(table.c.code == accounts.dues(book.service_no)).values(balance=book.dues)
+        sa.update(table)
+        .where(table.c.code == sa.bindparam("account"))
+        .values(balance=sa.bindparam("new_balance")),
+        [{"account": accounts.dues(b.service_no), "new_balance": b.dues} for b in books],
     )
 
 

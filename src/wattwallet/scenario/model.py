@@ -12,7 +12,7 @@ import yaml
 from wattwallet.domain import errors, money, policy
 
 # Event kinds this version replays; the others in SCENARIOS.md arrive with the lifecycle work.
-SUPPORTED_EVENTS = ("recharge",)
+SUPPORTED_EVENTS = ("recharge", "reading")
 KNOWN_EVENTS = (
     "recharge",
     "reading",
@@ -49,11 +49,17 @@ class RechargeEvent:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReadingEvent:
+    connection: str
+    kwh: object  # checked by services.readings.parse, which the engine applies to every reading
+
+
+@dataclasses.dataclass(frozen=True)
 class Event:
     at: dt.datetime
     index: int
     kind: str
-    body: RechargeEvent
+    body: RechargeEvent | ReadingEvent
 
 
 @dataclasses.dataclass(frozen=True)
@@ -235,7 +241,21 @@ class _Reader:
         body = raw[kind]
         if not isinstance(body, dict):
             raise self.fail(f"{path}.{kind}", "must be a mapping")
-        return Event(at, index, kind, self._recharge(body, f"{path}.{kind}"))
+        parsed: RechargeEvent | ReadingEvent
+        if kind == "recharge":
+            parsed = self._recharge(body, f"{path}.{kind}")
+        else:
+            parsed = self._reading(body, f"{path}.{kind}")
+        return Event(at, index, kind, parsed)
+
+    def _reading(self, body: Mapping[str, Any], path: str) -> ReadingEvent:
+        self._no_unknown(body, path, {"connection", "kwh"})
+        if body.get("kwh") is None:
+            raise self.fail(f"{path}.kwh", "is required (the cumulative register, kWh)")
+        kwh = body["kwh"]
+        if isinstance(kwh, bool) or not isinstance(kwh, int | float | str):
+            raise self.fail(f"{path}.kwh", f"must be a number of kWh, got {kwh!r}")
+        return ReadingEvent(connection=self._text(body, "connection", path), kwh=kwh)
 
     def _recharge(self, body: Mapping[str, Any], path: str) -> RechargeEvent:
         self._no_unknown(body, path, {"connection", "amount", "channel", "ref", "paid_at"})

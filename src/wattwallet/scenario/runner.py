@@ -10,9 +10,10 @@ from typing import Any, TextIO
 from wattwallet import tariffs
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, money
+from wattwallet.jobs import daily_cycle, schedule
 from wattwallet.ledger import accounts
 from wattwallet.scenario import model
-from wattwallet.services import connections, recharges
+from wattwallet.services import connections, readings, recharges
 from wattwallet.store import db, migrate
 
 
@@ -26,10 +27,54 @@ def replay(scenario: model.Scenario) -> Iterator[dict[str, Any]]:
     ctx = _fresh_context(scenario)
     try:
         _add_connections(ctx, scenario)
-        for event in sorted(scenario.events, key=lambda e: (e.at, e.index)):
-            yield from _recharge(ctx, event.at, event.body)
+        clock_at = scenario.start
+        events = sorted(scenario.events, key=lambda e: (e.at, e.index))
+        for event in events:
+            yield from _run_jobs(ctx, after=clock_at, until=event.at)
+            clock_at = event.at
+            if isinstance(event.body, model.RechargeEvent):
+                yield from _recharge(ctx, event.at, event.body)
+            else:
+                yield from _reading(ctx, event.at, event.body)
+        end = scenario.end or (events[-1].at if events else scenario.start)
+        yield from _run_jobs(ctx, after=clock_at, until=end)
     finally:
         ctx.store.dispose()
+
+
+def _run_jobs(ctx: Context, *, after: dt.datetime, until: dt.datetime) -> Iterator[dict[str, Any]]:
+    """Every scheduled job due between two events, at the time production would run it."""
+    for run_at, job in schedule.occurrences(after=after, until=until, rules=ctx.policy):
+        lines: list[dict[str, Any]] = []
+        if job == schedule.DAILY_CYCLE:
+            daily_cycle.run(ctx, now=run_at, emit=lines.append)
+        yield from lines
+
+
+def _reading(ctx: Context, at: dt.datetime, event: model.ReadingEvent) -> Iterator[dict[str, Any]]:
+    with ctx.store.read() as conn:
+        try:
+            meter = connections.get(conn, event.connection).meter_serial
+        except errors.WattWalletError as exc:
+            yield _line(at, "reading.refused", event.connection, reason=exc.code, message=exc.message)
+            return
+    try:
+        reading = readings.parse(meter_serial=meter, read_at=at, kwh=event.kwh)
+    except errors.WattWalletError as exc:
+        yield _line(at, "reading.refused", event.connection, reason=exc.code, message=exc.message)
+        return
+    [outcome] = readings.record(ctx, [reading], now=at)
+    if outcome.status == "refused":
+        yield _line(
+            at,
+            "reading.refused",
+            event.connection,
+            kwh=str(event.kwh),
+            reason=outcome.reason,
+            message=outcome.message,
+        )
+    elif outcome.status == "duplicate":
+        yield _line(at, "reading.duplicate", event.connection, kwh=str(event.kwh))
 
 
 def _fresh_context(scenario: model.Scenario) -> Context:
@@ -74,9 +119,11 @@ def _line(at: dt.datetime, kind: str, connection: str | None, **fields: Any) -> 
 
 
 def _recharge(ctx: Context, at: dt.datetime, event: model.RechargeEvent) -> Iterator[dict[str, Any]]:
+    follow: list[dict[str, Any]] = []
     try:
         receipt = recharges.recharge_wallet(
             ctx,
+            events=follow,
             service_no=event.connection,
             channel=event.channel,
             reference=event.ref,
@@ -112,3 +159,4 @@ def _recharge(ctx: Context, at: dt.datetime, event: model.RechargeEvent) -> Iter
         receipt=receipt.receipt_no,
         **({"repeat": True} if receipt.replayed else {}),
     )
+    yield from follow

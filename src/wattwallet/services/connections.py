@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import connection, errors, phone
+from wattwallet.domain import alerts, clock, connection, errors, phone
 from wattwallet.ledger import accounts, postings
 from wattwallet.store import schema
 
@@ -153,7 +153,35 @@ def add(ctx: Context, new: NewConnection, *, now: dt.datetime) -> None:
             },
         )
         accounts.open_connection_accounts(conn, service_no=new.service_no, now=now)
+        _start_billing(ctx, conn, new, now=now)
         _post_opening_money(conn, new, now=now)
+
+
+def _start_billing(ctx: Context, conn: Connection, new: NewConnection, *, now: dt.datetime) -> None:
+    """Billing starts from the register at installation, on the day of installation (IST)."""
+    today = clock.ist_date(now)
+    load_w = int(new.load_kw * 1000)
+    conn.execute(
+        sa.insert(schema.prepaid_state),
+        {
+            "service_no": new.service_no,
+            "billed_through": today,
+            "billed_register_wh": new.register_wh,
+            "last_read_at": now,
+            "last_read_date": today,
+            "last_register_wh": new.register_wh,
+            "month_start": today.replace(day=1),
+            "month_first_day": today,
+            "mtd_wh": 0,
+            "recent_daily_paise": "",
+            "adc_paise": alerts.default_adc(category=new.category, load_w=load_w, rules=ctx.policy),
+            "alerts_sent": 0,
+            "zero_alert_at": None,
+            "emergency_credit_paise": 0,
+            "disconnect_due_at": None,
+            "updated_at": now,
+        },
+    )
 
 
 def _post_opening_money(conn: Connection, new: NewConnection, *, now: dt.datetime) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -11,7 +12,7 @@ from sqlalchemy.engine import Connection
 from wattwallet.context import Context
 from wattwallet.domain import clock, connection, errors, money, recharge
 from wattwallet.ledger import accounts, postings
-from wattwallet.services import connections
+from wattwallet.services import balance, connections, notifications
 from wattwallet.store import schema
 
 
@@ -45,8 +46,12 @@ def recharge_wallet(
     amount_paise: int,
     now: dt.datetime,
     paid_at: dt.datetime | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> Receipt:
-    """Credit a recharge, or answer a repeat with the first result. Raises the rule it breaks."""
+    """Credit a recharge, or answer a repeat with the first result. Raises the rule it breaks.
+
+    What follows from it (the receipt message, alerts re-armed, a due disconnection cleared) is
+    appended to `events` once the transaction has committed."""
     request = _Request(
         service_no=connection.service_number(service_no),
         channel=recharge.channel(channel),
@@ -59,9 +64,13 @@ def recharge_wallet(
     if request.paid_at > now:
         raise PaidInFuture("the payment time is later than now")
     for attempt in (1, 2):
+        follow: list[dict[str, Any]] = []
         try:
             with ctx.store.write() as conn:
-                return _recharge(ctx, conn, request, now=now)
+                receipt = _recharge(ctx, conn, request, now=now, events=follow)
+            if events is not None:
+                events.extend(follow)
+            return receipt
         except sa.exc.IntegrityError as exc:
             # A concurrent request with the same reference committed first: answer as a repeat.
             if attempt == 2 or not _is_reference_clash(exc):
@@ -78,7 +87,9 @@ class _Request:
     paid_at: dt.datetime
 
 
-def _recharge(ctx: Context, conn: Connection, request: _Request, *, now: dt.datetime) -> Receipt:
+def _recharge(
+    ctx: Context, conn: Connection, request: _Request, *, now: dt.datetime, events: list[dict[str, Any]]
+) -> Receipt:
     earlier = _find(conn, request.channel, request.reference)
     if earlier is not None:
         return _repeat(earlier, request)
@@ -138,6 +149,28 @@ def _recharge(ctx: Context, conn: Connection, request: _Request, *, now: dt.date
     ).scalar_one()
     if is_first:
         connections.mark_first_recharge_done(conn, request.service_no, now=now)
+    language = target.language.value
+    figures = {
+        "amount": request.amount,
+        "to_dues": split.to_dues,
+        "balance": book.wallet,
+        "ref": request.reference,
+    }
+    balance.notify(
+        conn,
+        [notifications.Message(request.service_no, language, "recharge_success", figures)],
+        now=now,
+        events=events,
+    )
+    balance.after_change(
+        ctx,
+        conn,
+        service_no=request.service_no,
+        language=language,
+        balance=book.wallet,
+        now=now,
+        events=events,
+    )
     return Receipt(
         receipt_no=receipt_number(recharge_id),
         service_no=request.service_no,

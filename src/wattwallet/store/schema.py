@@ -169,7 +169,7 @@ meter_readings = Table(
     Column("register_wh", BigInteger, nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     UniqueConstraint("meter_serial", "read_at"),
-    Index("ix_meter_readings_service_no_read_date", "service_no", "read_date"),
+    Index("ix_meter_readings_service_no_read_at", "service_no", "read_at"),
     CheckConstraint("register_wh >= 0", name="register_non_negative"),
 )
 
@@ -182,6 +182,10 @@ prepaid_state = Table(
     Column("service_no", String(20), ForeignKey("connections.service_no"), primary_key=True),
     Column("billed_through", Date, nullable=False),  # register known at the start of this day
     Column("billed_register_wh", BigInteger, nullable=False),
+    # The newest reading, kept here at ingestion so the cycle never scans the readings table.
+    Column("last_read_at", UTCDateTime, nullable=True),
+    Column("last_read_date", Date, nullable=False),
+    Column("last_register_wh", BigInteger, nullable=False),
     Column("month_start", Date, nullable=False),
     Column("month_first_day", Date, nullable=False),  # first billed day of this month (pro rata)
     Column("mtd_wh", BigInteger, nullable=False),
@@ -204,7 +208,7 @@ daily_deductions = Table(
     Column("amount", BigInteger, nullable=False),
     Column("balance_after", BigInteger, nullable=False),
     Column("items", Text, nullable=False),  # JSON [[component, paise], ...]
-    Column("posting_id", BigId, ForeignKey("ledger_postings.id"), nullable=False),
+    Column("posting_id", BigId, ForeignKey("ledger_postings.id"), nullable=True),  # none for ₹0
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("service_no", "day"),
 )

@@ -1,9 +1,9 @@
 """lifecycle: readings, rating state, deductions, alerts, notifications, HES commands,
-complaints, short bills, termination
+complaints, short bills, calendar, termination
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 13:05:15.176350
+Create Date: 2026-11-22 13:07:36.659818
 """
 
 from __future__ import annotations
@@ -169,6 +169,9 @@ def upgrade() -> None:
         sa.Column("service_no", sa.String(length=20), nullable=False),
         sa.Column("billed_through", sa.Date(), nullable=False),
         sa.Column("billed_register_wh", sa.BigInteger(), nullable=False),
+        sa.Column("last_read_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_read_date", sa.Date(), nullable=False),
+        sa.Column("last_register_wh", sa.BigInteger(), nullable=False),
         sa.Column("month_start", sa.Date(), nullable=False),
         sa.Column("month_first_day", sa.Date(), nullable=False),
         sa.Column("mtd_wh", sa.BigInteger(), nullable=False),
@@ -224,7 +227,7 @@ def upgrade() -> None:
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("balance_after", sa.BigInteger(), nullable=False),
         sa.Column("items", sa.Text(), nullable=False),
-        sa.Column("posting_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("posting_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["posting_id"],
@@ -261,9 +264,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("meter_serial", "read_at", name=op.f("uq_meter_readings_meter_serial_read_at")),
     )
     with op.batch_alter_table("meter_readings", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_meter_readings_service_no_read_date", ["service_no", "read_date"], unique=False
-        )
+        batch_op.create_index("ix_meter_readings_service_no_read_at", ["service_no", "read_at"], unique=False)
 
     op.create_table(
         "short_bills",
@@ -300,7 +301,7 @@ def downgrade() -> None:
 
     op.drop_table("short_bills")
     with op.batch_alter_table("meter_readings", schema=None) as batch_op:
-        batch_op.drop_index("ix_meter_readings_service_no_read_date")
+        batch_op.drop_index("ix_meter_readings_service_no_read_at")
 
     op.drop_table("meter_readings")
     op.drop_table("daily_deductions")

@@ -1,0 +1,83 @@
+"""Low-balance alerts, emergency credit and when a connection falls due for disconnection (§3).
+
+Pure: given the balance, the average daily consumption (ADC) and what was sent before, say what
+to send now. Called after every change of balance (deduction, recharge, short-bill deduction).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from wattwallet.domain import policy
+
+ZERO_BALANCE = "zero_balance"
+
+
+@dataclasses.dataclass(frozen=True)
+class Level:
+    kind: str
+    threshold: int  # paise: the alert goes when the balance is at or below this
+    days: int
+
+
+@dataclasses.dataclass(frozen=True)
+class State:
+    sent: int = 0  # bit i set: level i was sent and has not been re-armed
+    zero_alert_at: dt.datetime | None = None
+    emergency_credit: int = 0  # paise of credit below zero, fixed when the balance reached zero
+    disconnect_due_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    state: State
+    alerts: tuple[Level, ...] = ()  # newly sent, highest level first
+    emergency_credit_granted: int | None = None
+    became_due: bool = False
+    due_cleared: bool = False
+
+
+def levels(*, adc: int, rules: policy.Policy) -> list[Level]:
+    advance = [Level(f"low_balance_{days}_days", days * adc, days) for days in rules.alert_days]
+    return [*advance, Level(ZERO_BALANCE, 0, 0)]
+
+
+def evaluate(*, balance: int, adc: int, state: State, now: dt.datetime, rules: policy.Policy) -> Outcome:
+    """Send every level newly crossed (several at once after a large deduction), re-arm every
+    level the balance climbed back above, grant emergency credit at zero, mark due below it."""
+    sent, new = state.sent, []
+    zero_alert_at, credit, due_at = state.zero_alert_at, state.emergency_credit, state.disconnect_due_at
+    granted = None
+    for index, level in enumerate(levels(adc=adc, rules=rules)):
+        bit = 1 << index
+        if sent & bit and balance > level.threshold:
+            sent &= ~bit
+            if level.kind == ZERO_BALANCE:
+                zero_alert_at, credit = None, 0
+        elif not sent & bit and balance <= level.threshold:
+            sent |= bit
+            new.append(level)
+            if level.kind == ZERO_BALANCE:
+                zero_alert_at = now
+                credit = granted = rules.emergency_credit_days * adc
+    became_due = due_cleared = False
+    if zero_alert_at is not None and balance < -credit:
+        if due_at is None:
+            due_at, became_due = now, True
+    elif due_at is not None:
+        due_at, due_cleared = None, True
+    return Outcome(State(sent, zero_alert_at, credit, due_at), tuple(new), granted, became_due, due_cleared)
+
+
+def average_daily(*, recent: list[int], default: int, rules: policy.Policy) -> int:
+    """ADC in paise: the mean of the last billed days, or the category default with too few."""
+    window = recent[-rules.adc_window_days :]
+    if len(window) < rules.adc_min_history_days:
+        return default
+    return -(-sum(window) // len(window)) if sum(window) > 0 else 0
+
+
+def default_adc(*, category: str, load_w: int, rules: policy.Policy) -> int:
+    per_kw = rules.adc_default_per_kw_paise.get(category, 0)
+    return per_kw * load_w // 1000

@@ -1,0 +1,318 @@
+"""The daily cycle: bill every connection's new readings, update its ADC, send the alerts it
+has crossed, grant emergency credit, and mark it due for disconnection (DOMAIN.md §2, §3).
+
+Built for millions of connections: each batch is one transaction that reads its connections'
+state and locks their books in two statements, rates them in Python, and writes postings, lines,
+deductions, alerts, notifications and the new state in a handful of multi-row statements.
+Idempotent and resumable by construction: a connection is picked only while its newest reading is
+past what it was billed through, and the batch that bills it also moves that mark, so a re-run
+(or a restart after a kill) finds nothing left to do for the batches that committed.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from wattwallet.context import Context
+from wattwallet.domain import alerts, clock, money, rating
+from wattwallet.ledger import accounts, postings
+from wattwallet.services import balance as balance_rules
+from wattwallet.services import notifications
+from wattwallet.store import schema
+
+Emit = Callable[[dict[str, Any]], None]
+DEFAULT_BATCH = 2_000
+
+
+@dataclasses.dataclass
+class Report:
+    connections: int = 0
+    days: int = 0
+    deducted_paise: int = 0
+    held: int = 0
+    alerts: collections.Counter[str] = dataclasses.field(default_factory=collections.Counter)
+    due: int = 0
+    notifications: int = 0
+    batches: int = 0
+
+
+def run(
+    ctx: Context,
+    *,
+    now: dt.datetime,
+    batch_size: int = DEFAULT_BATCH,
+    emit: Emit | None = None,
+    max_batches: int | None = None,
+) -> Report:
+    """Bill everything billable as of `now`. `max_batches` stops early (used to test resuming)."""
+    report = Report()
+    with ctx.store.write() as conn:
+        accounts.ensure_system_accounts(
+            conn, now=now, codes=accounts.charge_accounts([levy.name for levy in ctx.tariffs.levies])
+        )
+    after = ""
+    while max_batches is None or report.batches < max_batches:
+        with ctx.store.write() as conn:
+            rows = _next_batch(conn, after=after, today=clock.ist_date(now), size=batch_size)
+            if not rows:
+                break
+            _Batch(ctx, conn, rows, now=now, report=report, emit=emit).run()
+        after = rows[-1].service_no
+        report.batches += 1
+    return report
+
+
+def _next_batch(conn: Connection, *, after: str, today: dt.date, size: int) -> Sequence[Any]:
+    s, c = schema.prepaid_state, schema.connections
+    query = (
+        sa.select(
+            s,
+            c.c.category,
+            c.c.sanctioned_load_w,
+            c.c.language,
+        )
+        .select_from(s.join(c, c.c.service_no == s.c.service_no))
+        .where(
+            s.c.service_no > after,
+            s.c.last_read_date > s.c.billed_through,
+            s.c.last_read_date <= today,
+            c.c.billing_mode == "prepaid",
+            c.c.state != "terminated",
+        )
+        .order_by(s.c.service_no)
+        .limit(size)
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update(of=s)
+    return conn.execute(query).all()
+
+
+class _Batch:
+    """One transaction's worth of connections: rate, post, alert, write back."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        conn: Connection,
+        rows: Sequence[Any],
+        *,
+        now: dt.datetime,
+        report: Report,
+        emit: Emit | None,
+    ) -> None:
+        self.ctx, self.conn, self.rows, self.now, self.report, self.emit = ctx, conn, rows, now, report, emit
+        self.at = clock.ist_iso(now)
+        self.entries: list[postings.Entry] = []
+        self.deductions: list[dict[str, Any]] = []
+        self.states: list[dict[str, Any]] = []
+        self.holds: list[dict[str, Any]] = []
+        self.alert_rows: list[dict[str, Any]] = []
+        self.messages: list[tuple[notifications.Message, Any]] = []
+        self.events: list[dict[str, Any]] = []
+
+    def run(self) -> None:
+        books = postings.lock_many(self.conn, [row.service_no for row in self.rows])
+        for row in self.rows:
+            self._bill(row, books[row.service_no])
+        ids = postings.post_many(self.conn, books, self.entries, recorded_at=self.now)
+        self._write(ids)
+
+    def _bill(self, row: Any, book: postings.Book) -> None:
+        first_day, last_day = row.billed_through, row.last_read_date - dt.timedelta(days=1)
+        days = (row.last_read_date - row.billed_through).days
+        wh = row.last_register_wh - row.billed_register_wh
+        state: dict[str, Any] = {
+            "key": row.service_no,
+            "billed_through": row.last_read_date,
+            "billed_register_wh": row.last_register_wh,
+            "month_start": row.month_start,
+            "month_first_day": row.month_first_day,
+            "mtd_wh": row.mtd_wh,
+            "recent_daily_paise": row.recent_daily_paise,
+            "adc_paise": row.adc_paise,
+        }
+        self.report.connections += 1
+        # The book's balance moves only when post_many writes; follow it here for the alerts.
+        balance = book.wallet
+        limit = int(self.ctx.policy.plausible_daily_load_factor * row.sanctioned_load_w * 24 * days)
+        if wh > limit:
+            self._hold(row, first_day, last_day, wh)
+        else:
+            recent = [int(v) for v in row.recent_daily_paise.split(",") if v]
+            for day, day_wh in rating.spread(first_day=first_day, last_day=last_day, wh=wh):
+                balance = self._deduct(row, state, balance, day, day_wh)
+                recent.append(self.deductions[-1]["amount"])
+            recent = recent[-self.ctx.policy.adc_window_days :]
+            state["recent_daily_paise"] = ",".join(map(str, recent))
+            default = alerts.default_adc(
+                category=row.category, load_w=row.sanctioned_load_w, rules=self.ctx.policy
+            )
+            state["adc_paise"] = alerts.average_daily(recent=recent, default=default, rules=self.ctx.policy)
+        self._alert(row, state, balance)
+        self.states.append(state)
+
+    def _deduct(self, row: Any, state: dict[str, Any], balance: int, day: dt.date, wh: int) -> int:
+        month = day.replace(day=1)
+        if month != state["month_start"]:
+            state.update(month_start=month, month_first_day=day, mtd_wh=0)
+        charge = rating.rate_day(
+            self.ctx.tariffs,
+            category=row.category,
+            load_w=row.sanctioned_load_w,
+            day=day,
+            wh=wh,
+            mtd_wh_before=state["mtd_wh"],
+            month_first_day=state["month_first_day"],
+        )
+        state["mtd_wh"] += wh
+        total = charge.total_paise
+        balance -= total
+        if total:
+            by_account: dict[str, int] = collections.defaultdict(int)
+            for item in charge.items:
+                by_account[accounts.for_charge(item.component)] -= item.amount_paise
+            lines = [postings.Line(accounts.wallet(row.service_no), total)]
+            lines += [postings.Line(code, amount) for code, amount in by_account.items() if amount]
+            self.entries.append(
+                postings.Entry(
+                    row.service_no, "deduction", lines, self.now, f"deduction:{day}", f"daily deduction {day}"
+                )
+            )
+        self.deductions.append(
+            {
+                "service_no": row.service_no,
+                "day": day,
+                "wh": wh,
+                "amount": total,
+                "balance_after": balance,
+                "items": json.dumps([[i.component, i.amount_paise] for i in charge.items]),
+                "entry": len(self.entries) - 1 if total else None,
+                "created_at": self.now,
+            }
+        )
+        self.report.days += 1
+        self.report.deducted_paise += total
+        if self.emit:
+            self.events.append(
+                {
+                    "at": self.at,
+                    "type": "deduction",
+                    "connection": row.service_no,
+                    "date": day.isoformat(),
+                    "units": f"{wh / 1000:.3f}",
+                    "amount": money.rupees(total),
+                    "balance": money.rupees(balance),
+                    "items": [
+                        {"component": i.component, "amount": money.rupees(i.amount_paise)}
+                        for i in charge.items
+                    ],
+                }
+            )
+        return balance
+
+    def _hold(self, row: Any, first_day: dt.date, last_day: dt.date, wh: int) -> None:
+        """Too much for the sanctioned load: keep it for staff; the consumer pays nothing yet."""
+        self.holds.append(
+            {
+                "service_no": row.service_no,
+                "meter_serial": "",  # filled from the meter below, in one query for the batch
+                "kind": "implausible",
+                "from_date": first_day,
+                "to_date": last_day,
+                "from_register_wh": row.billed_register_wh,
+                "to_register_wh": row.last_register_wh,
+                "status": "open",
+                "created_at": self.now,
+            }
+        )
+        self.report.held += 1
+        if self.emit:
+            self.events.append(
+                {
+                    "at": self.at,
+                    "type": "consumption.held",
+                    "connection": row.service_no,
+                    "kind": "implausible",
+                    "from": first_day.isoformat(),
+                    "to": last_day.isoformat(),
+                    "units": f"{wh / 1000:.3f}",
+                }
+            )
+
+    def _alert(self, row: Any, state: dict[str, Any], balance: int) -> None:
+        outcome = alerts.evaluate(
+            balance=balance,
+            adc=state["adc_paise"],
+            state=balance_rules.state_of(row),
+            now=self.now,
+            rules=self.ctx.policy,
+        )
+        state.update(balance_rules.state_values(outcome.state))
+        follow = balance_rules.consequences(
+            outcome, service_no=row.service_no, language=row.language, balance=balance, now=self.now
+        )
+        self.alert_rows += follow.alert_rows
+        for level in outcome.alerts:
+            self.report.alerts[level.kind] += 1
+        self.report.due += outcome.became_due
+        if self.emit:
+            self.events += follow.events
+        for message in follow.messages:
+            rendered = message.render()
+            self.messages.append((message, rendered))
+            self.report.notifications += 1
+            if self.emit:
+                self.events.append(notifications.event(message, rendered, now=self.now))
+
+    def _event(self, event_type: str, service_no: str, **fields: Any) -> None:
+        if self.emit:
+            self.events.append({"at": self.at, "type": event_type, "connection": service_no, **fields})
+
+    def _write(self, posting_ids: list[int]) -> None:
+        conn, s = self.conn, schema.prepaid_state
+        if self.deductions:
+            conn.execute(
+                sa.insert(schema.daily_deductions),
+                [
+                    {
+                        **{k: v for k, v in d.items() if k != "entry"},
+                        "posting_id": None if d["entry"] is None else posting_ids[d["entry"]],
+                    }
+                    for d in self.deductions
+                ],
+            )
+        if self.holds:
+            meters = dict(
+                conn.execute(
+                    sa.select(schema.meters.c.service_no, schema.meters.c.serial).where(
+                        schema.meters.c.service_no.in_([h["service_no"] for h in self.holds])
+                    )
+                ).all()
+            )
+            conn.execute(
+                sa.insert(schema.held_consumption),
+                [{**h, "meter_serial": meters[h["service_no"]]} for h in self.holds],
+            )
+        if self.alert_rows:
+            conn.execute(sa.insert(schema.alerts), self.alert_rows)
+        notifications.store(conn, self.messages, now=self.now)
+        conn.execute(
+            sa.update(s)
+            .where(s.c.service_no == sa.bindparam("key"))
+            .values(
+                {name: sa.bindparam(name) for name in self.states[0] if name != "key"}
+                | {"updated_at": self.now}
+            ),
+            self.states,
+        )
+        if self.emit:
+            for event in self.events:
+                self.emit(event)

@@ -1,0 +1,122 @@
+"""What follows a change of balance: alerts sent or re-armed, emergency credit, a disconnection
+falling due or cleared. The daily cycle applies it in bulk; recharges and short-bill deductions
+one connection at a time through `after_change`."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from wattwallet.context import Context
+from wattwallet.domain import alerts, clock, money
+from wattwallet.services import notifications
+from wattwallet.store import schema
+
+
+@dataclasses.dataclass
+class Consequences:
+    alert_rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    messages: list[notifications.Message] = dataclasses.field(default_factory=list)
+
+
+def consequences(
+    outcome: alerts.Outcome, *, service_no: str, language: str, balance: int, now: dt.datetime
+) -> Consequences:
+    """The rows, replay lines and messages an alerts outcome calls for."""
+    result, at = Consequences(), clock.ist_iso(now)
+    for level in outcome.alerts:
+        result.alert_rows.append(
+            {
+                "service_no": service_no,
+                "kind": level.kind,
+                "threshold": level.threshold,
+                "balance": balance,
+                "sent_at": now,
+            }
+        )
+        result.events.append(
+            {
+                "at": at,
+                "type": "alert",
+                "connection": service_no,
+                "kind": level.kind,
+                "balance": money.rupees(balance),
+            }
+        )
+        figures: dict[str, object] = {"balance": balance}
+        if level.days:
+            figures["days"] = level.days
+        result.messages.append(notifications.Message(service_no, language, level.kind, figures))
+    if outcome.emergency_credit_granted is not None:
+        amount = outcome.emergency_credit_granted
+        result.events.append(
+            {"at": at, "type": "emergency_credit", "connection": service_no, "amount": money.rupees(amount)}
+        )
+        result.messages.append(
+            notifications.Message(service_no, language, "emergency_credit", {"amount": amount})
+        )
+    if outcome.became_due:
+        result.events.append(
+            {
+                "at": at,
+                "type": "disconnection.due",
+                "connection": service_no,
+                "balance": money.rupees(balance),
+            }
+        )
+    return result
+
+
+def state_values(state: alerts.State) -> dict[str, Any]:
+    return {
+        "alerts_sent": state.sent,
+        "zero_alert_at": state.zero_alert_at,
+        "emergency_credit_paise": state.emergency_credit,
+        "disconnect_due_at": state.disconnect_due_at,
+    }
+
+
+def state_of(row: Any) -> alerts.State:
+    return alerts.State(row.alerts_sent, row.zero_alert_at, row.emergency_credit_paise, row.disconnect_due_at)
+
+
+def after_change(
+    ctx: Context,
+    conn: Connection,
+    *,
+    service_no: str,
+    language: str,
+    balance: int,
+    now: dt.datetime,
+    events: list[dict[str, Any]],
+) -> alerts.Outcome:
+    """Call with the connection's money locked. Appends what happened to `events`."""
+    s = schema.prepaid_state
+    row = conn.execute(sa.select(s).where(s.c.service_no == service_no)).one()
+    before = state_of(row)
+    outcome = alerts.evaluate(balance=balance, adc=row.adc_paise, state=before, now=now, rules=ctx.policy)
+    if outcome.state != before:
+        conn.execute(
+            sa.update(s)
+            .where(s.c.service_no == service_no)
+            .values(**state_values(outcome.state), updated_at=now)
+        )
+    follow = consequences(outcome, service_no=service_no, language=language, balance=balance, now=now)
+    if follow.alert_rows:
+        conn.execute(sa.insert(schema.alerts), follow.alert_rows)
+    events.extend(follow.events)
+    notify(conn, follow.messages, now=now, events=events)
+    return outcome
+
+
+def notify(
+    conn: Connection, messages: list[notifications.Message], *, now: dt.datetime, events: list[dict[str, Any]]
+) -> None:
+    rendered = [(m, m.render()) for m in messages]
+    notifications.store(conn, rendered, now=now)
+    events.extend(notifications.event(m, r, now=now) for m, r in rendered)

@@ -1,0 +1,256 @@
+"""Working days and the disconnection window (DOMAIN.md §3), as pure rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from wattwallet.domain import calendar, clock, errors, policy
+
+IST = clock.IST
+UTC = dt.UTC
+RULES = policy.Policy()
+
+
+def ist(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> dt.datetime:
+    return dt.datetime(y, m, d, hh, mm, ss, tzinfo=IST)
+
+
+@pytest.fixture(scope="module")
+def days() -> calendar.WorkingDays:
+    return calendar.WorkingDays.defaults(dt.date(2025, 1, 1), dt.date(2026, 12, 31))
+
+
+# --- the default calendar ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("year", [2025, 2026])
+def test_default_year_has_ap_holidays_sundays_and_second_saturdays(year: int) -> None:
+    defaults = calendar.default_non_working_days(year)
+    january = [name for day, name in defaults.items() if day.month == 1]
+    assert any("Sankranti" in name for name in january)
+    assert "Bhogi" in january and "Kanuma" in january  # AP's three-day Sankranti
+    assert defaults[dt.date(year, 8, 15)] == "Independence Day"
+    assert "Mahatma Gandhi's Jayanti" in defaults[dt.date(year, 10, 2)]
+    assert defaults[dt.date(year, 12, 25)] == "Christmas"
+    assert any(name == "Ugadi" for name in defaults.values())
+
+    day = dt.date(year, 1, 1)
+    while day.year == year:
+        if day.weekday() == 6:
+            assert day in defaults, day
+        if day.weekday() == 5:
+            assert (day in defaults) == (8 <= day.day <= 14 or day in _ap_holidays(defaults)), day
+        day += dt.timedelta(days=1)
+    assert all(len(name) <= calendar.REASON_MAX_CHARS for name in defaults.values())
+    assert list(defaults) == sorted(defaults)
+
+
+def _ap_holidays(defaults: dict[dt.date, str]) -> set[dt.date]:
+    return {d for d, name in defaults.items() if name not in (calendar.SUNDAY, calendar.SECOND_SATURDAY)}
+
+
+def test_known_2025_days() -> None:
+    defaults = calendar.default_non_working_days(2025)
+    assert defaults[dt.date(2025, 1, 14)] == "Makar Sankranti"
+    assert defaults[dt.date(2025, 1, 11)] == calendar.SECOND_SATURDAY
+    assert defaults[dt.date(2025, 6, 14)] == calendar.SECOND_SATURDAY
+    assert defaults[dt.date(2025, 6, 7)] == "Id-ul-Zuha (Bakrid)"  # first Saturday, a holiday
+    assert defaults[dt.date(2025, 10, 2)] == "Dussehra; Mahatma Gandhi's Jayanti"  # joined names
+    assert dt.date(2025, 6, 21) not in defaults  # a fourth Saturday is a working day
+    assert defaults[dt.date(2025, 6, 1)] == calendar.SUNDAY
+    # A holiday on a Sunday keeps its own name.
+    assert defaults[dt.date(2025, 1, 26)] == "Republic Day"
+    assert defaults[dt.date(2025, 3, 30)] == "Ugadi"
+
+
+def test_known_2026_days() -> None:
+    defaults = calendar.default_non_working_days(2026)
+    assert defaults[dt.date(2026, 1, 14)] == "Makar Sankranti"
+    assert defaults[dt.date(2026, 3, 14)] == calendar.SECOND_SATURDAY
+    assert defaults[dt.date(2026, 11, 8)] == "Diwali (Deepavali)"  # a Sunday
+    assert dt.date(2026, 1, 16) not in defaults
+
+
+def test_names_are_the_indian_english_ones_whatever_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Left to itself, `holidays` picks the names' language from LANG/LC_*; we always ask en_IN.
+    monkeypatch.setenv("LANGUAGE", "te")
+    assert calendar.default_non_working_days(2025)[dt.date(2025, 9, 5)] == "Milad-un-Nabi"
+
+
+def test_years_outside_the_holiday_data_are_refused() -> None:
+    with pytest.raises(calendar.UnsupportedYear) as caught:
+        calendar.default_non_working_days(calendar.LAST_SUPPORTED_YEAR + 1)
+    assert isinstance(caught.value, errors.InvalidInput)
+    assert caught.value.code == "calendar_year_unsupported"
+
+
+def test_parse_day() -> None:
+    assert calendar.parse_day(" 2025-08-15 ") == dt.date(2025, 8, 15)
+    for bad in ("2025-02-30", "15/08/2025", "", "tomorrow"):
+        with pytest.raises(calendar.InvalidDay, match="YYYY-MM-DD"):
+            calendar.parse_day(bad)
+    with pytest.raises(calendar.UnsupportedYear):
+        calendar.parse_day("1999-01-01")
+
+
+def test_check_entry() -> None:
+    assert calendar.check_entry("  cyclone ", " A. Rao ") == ("cyclone", "A. Rao")
+    with pytest.raises(calendar.InvalidCalendarEntry):
+        calendar.check_entry(" ", "A. Rao")
+    with pytest.raises(calendar.InvalidCalendarEntry):
+        calendar.check_entry("cyclone", "")
+    with pytest.raises(calendar.InvalidCalendarEntry):
+        calendar.check_entry("x" * 121, "A. Rao")
+
+
+# --- WorkingDays -----------------------------------------------------------------------------
+
+
+def test_working_days_from_entries_honours_staff_overrides() -> None:
+    first, last = dt.date(2025, 6, 1), dt.date(2025, 6, 30)
+    days = calendar.WorkingDays.from_entries(
+        first,
+        last,
+        [
+            (dt.date(2025, 6, 1), False),  # Sunday
+            (dt.date(2025, 6, 14), True),  # second Saturday made a working day by staff
+            (dt.date(2025, 6, 18), False),  # declared holiday
+            (dt.date(2025, 7, 1), False),  # outside the range: ignored
+        ],
+    )
+    assert not days.is_working(dt.date(2025, 6, 1))
+    assert days.is_working(dt.date(2025, 6, 14))
+    assert not days.is_working(dt.date(2025, 6, 18))
+    assert days.is_working(dt.date(2025, 6, 2))  # no entry: a working day
+    assert days.next_working_day(dt.date(2025, 6, 18)) == dt.date(2025, 6, 19)
+    with pytest.raises(calendar.OutsideLoadedRange):
+        days.is_working(dt.date(2025, 7, 1))
+    with pytest.raises(ValueError):
+        calendar.WorkingDays(last, first, frozenset())
+
+
+def test_is_working_day_accepts_mappings() -> None:
+    sunday, monday = dt.date(2025, 6, 1), dt.date(2025, 6, 2)
+    assert not calendar.is_working_day(sunday, calendar.default_non_working_days(2025))
+    assert calendar.is_working_day(monday, calendar.default_non_working_days(2025))
+    assert calendar.is_working_day(sunday, {sunday: True})
+    assert not calendar.is_working_day(monday, {monday: False})
+    assert not calendar.is_working_day(monday, {monday: "Declared holiday"})
+
+
+# --- the window --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("hh", "mm", "ss", "inside"),
+    [(9, 59, 59, False), (10, 0, 0, True), (11, 30, 0, True), (12, 59, 59, True), (13, 0, 0, False)],
+)
+def test_window_edges_on_a_working_day(
+    days: calendar.WorkingDays, hh: int, mm: int, ss: int, inside: bool
+) -> None:
+    assert calendar.in_disconnection_window(ist(2025, 6, 2, hh, mm, ss), days, RULES) is inside
+
+
+def test_never_on_sundays_second_saturdays_or_holidays(days: calendar.WorkingDays) -> None:
+    assert not calendar.in_disconnection_window(ist(2025, 6, 1, 11), days, RULES)  # Sunday
+    assert not calendar.in_disconnection_window(ist(2025, 6, 14, 11), days, RULES)  # 2nd Saturday
+    assert calendar.in_disconnection_window(ist(2025, 6, 21, 11), days, RULES)  # 4th Saturday
+    assert not calendar.in_disconnection_window(ist(2025, 8, 15, 11), days, RULES)  # Independence Day
+
+
+def test_instants_in_utc_are_judged_in_ist(days: calendar.WorkingDays) -> None:
+    assert calendar.in_disconnection_window(dt.datetime(2025, 6, 2, 4, 30, tzinfo=UTC), days, RULES)
+    assert not calendar.in_disconnection_window(dt.datetime(2025, 6, 2, 4, 29, 59, tzinfo=UTC), days, RULES)
+    assert calendar.in_disconnection_window(dt.datetime(2025, 6, 2, 7, 29, 59, tzinfo=UTC), days, RULES)
+    assert not calendar.in_disconnection_window(dt.datetime(2025, 6, 2, 7, 30, tzinfo=UTC), days, RULES)
+    # Saturday 23:00 UTC is already Sunday 04:30 IST: the next window is Monday's.
+    saturday_night = dt.datetime(2025, 6, 7, 23, 0, tzinfo=UTC)
+    assert calendar.next_window_start(saturday_night, days, RULES) == ist(2025, 6, 9, 10)
+    # Sunday 20:00 UTC is Monday 01:30 IST: the window of that same Monday.
+    assert calendar.next_window_start(dt.datetime(2025, 6, 1, 20, 0, tzinfo=UTC), days, RULES) == ist(
+        2025, 6, 2, 10
+    )
+
+
+def test_naive_instants_are_refused(days: calendar.WorkingDays) -> None:
+    with pytest.raises(ValueError, match="time zone"):
+        calendar.in_disconnection_window(dt.datetime(2025, 6, 2, 11), days, RULES)  # noqa: DTZ001
+
+
+def test_next_window_start(days: calendar.WorkingDays) -> None:
+    inside = ist(2025, 6, 2, 11, 15)
+    assert calendar.next_window_start(inside, days, RULES) is inside
+    assert calendar.next_window_start(ist(2025, 6, 2, 6), days, RULES) == ist(2025, 6, 2, 10)
+    assert calendar.next_window_start(ist(2025, 6, 2, 13), days, RULES) == ist(2025, 6, 3, 10)
+    # Friday afternoon; Saturday is the second Saturday, then Sunday: Monday 10:00.
+    assert calendar.next_window_start(ist(2025, 6, 13, 14), days, RULES) == ist(2025, 6, 16, 10)
+    # Before a fourth Saturday: that Saturday is a working day.
+    assert calendar.next_window_start(ist(2025, 6, 20, 13), days, RULES) == ist(2025, 6, 21, 10)
+    # Independence Day (Fri), Janmashtami (Sat), Sunday: Monday 18 August.
+    assert calendar.next_window_start(ist(2025, 8, 14, 15), days, RULES) == ist(2025, 8, 18, 10)
+    # Bhogi, Sankranti, Kanuma 2026 (Tue-Thu): Friday 16 January.
+    assert calendar.next_window_start(ist(2026, 1, 12, 13, 30), days, RULES) == ist(2026, 1, 16, 10)
+
+
+def test_next_window_start_follows_the_policy_window(days: calendar.WorkingDays) -> None:
+    rules = policy.Policy(disconnection_window_start=dt.time(11, 0), disconnection_window_end=dt.time(12, 0))
+    assert calendar.next_window_start(ist(2025, 6, 2, 10, 30), days, rules) == ist(2025, 6, 2, 11)
+    assert not calendar.in_disconnection_window(ist(2025, 6, 2, 12), days, rules)
+    with pytest.raises(ValueError, match="start before it ends"):
+        calendar.in_disconnection_window(
+            ist(2025, 6, 2, 12),
+            days,
+            policy.Policy(disconnection_window_start=dt.time(13, 0), disconnection_window_end=dt.time(10, 0)),
+        )
+
+
+def test_next_window_start_beyond_the_loaded_range_is_an_error() -> None:
+    june = calendar.WorkingDays.defaults(dt.date(2025, 6, 1), dt.date(2025, 6, 13))
+    with pytest.raises(calendar.OutsideLoadedRange):
+        calendar.next_window_start(ist(2025, 6, 13, 14), june, RULES)
+
+
+# --- the earliest disconnection ------------------------------------------------------------------
+
+
+def test_grace_inside_the_next_days_window(days: calendar.WorkingDays) -> None:
+    zero = ist(2025, 6, 2, 11, 0)
+    assert calendar.earliest_disconnection(zero, zero, days, RULES) == ist(2025, 6, 3, 11, 0)
+
+
+def test_grace_pushes_past_the_window_to_the_next_working_day(days: calendar.WorkingDays) -> None:
+    # Zero alert Thursday 12:30, due at once. Friday 12:30 is still inside the window.
+    zero = ist(2025, 6, 12, 12, 30)
+    assert calendar.earliest_disconnection(zero, zero, days, RULES) == ist(2025, 6, 13, 12, 30)
+    # Thursday 12:59:59 inside the window, yet 24 h later is Friday 12:59:59, still inside...
+    zero = ist(2025, 6, 12, 12, 59, 59)
+    assert calendar.earliest_disconnection(zero, zero, days, RULES) == ist(2025, 6, 13, 12, 59, 59)
+    # ...but at 13:00 Thursday, Friday's window has closed by the time grace ends; Saturday is
+    # the second Saturday, then Sunday: Monday 10:00.
+    zero = ist(2025, 6, 12, 13, 0)
+    assert calendar.earliest_disconnection(zero, zero, days, RULES) == ist(2025, 6, 16, 10)
+
+
+def test_grace_never_shortened_by_being_due_in_a_window(days: calendar.WorkingDays) -> None:
+    # Alert Monday 10:30; due in Monday's window, but the grace runs to Tuesday 10:30.
+    assert calendar.earliest_disconnection(
+        ist(2025, 6, 2, 10, 30), ist(2025, 6, 2, 10, 45), days, RULES
+    ) == ist(2025, 6, 3, 10, 30)
+
+
+def test_due_later_than_grace(days: calendar.WorkingDays) -> None:
+    zero = ist(2025, 6, 2, 8, 0)
+    assert calendar.earliest_disconnection(zero, ist(2025, 6, 4, 11, 15), days, RULES) == ist(
+        2025, 6, 4, 11, 15
+    )
+    assert calendar.earliest_disconnection(zero, ist(2025, 6, 4, 14, 0), days, RULES) == ist(2025, 6, 5, 10)
+
+
+def test_grace_is_a_setting_and_utc_works(days: calendar.WorkingDays) -> None:
+    rules = policy.Policy(disconnection_grace_hours=0)
+    zero = dt.datetime(2025, 6, 2, 5, 0, tzinfo=UTC)  # 10:30 IST Monday
+    assert calendar.earliest_disconnection(zero, zero, days, rules) == zero
+    rules = policy.Policy(disconnection_grace_hours=48)
+    assert calendar.earliest_disconnection(zero, zero, days, rules) == ist(2025, 6, 4, 10, 30)
