@@ -7,6 +7,7 @@ import datetime as dt
 
 from wattwallet import config, tariffs
 from wattwallet.domain import errors, policy, tariff
+from wattwallet.hes import adapter, simulator
 from wattwallet.ledger import accounts
 from wattwallet.store import db, migrate
 
@@ -20,6 +21,8 @@ class Context:
     store: db.Store
     tariffs: tariff.TariffBook
     policy: policy.Policy
+    # The in-process simulator unless a real head-end link is configured.
+    head_end: adapter.HeadEnd = dataclasses.field(default_factory=simulator.SimulatedHeadEnd)
 
 
 def open_context(settings: config.Settings, *, now: dt.datetime, upgrade: bool = False) -> Context:

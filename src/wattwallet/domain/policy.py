@@ -43,7 +43,9 @@ class Policy(BaseModel):
     disconnection_window_start: dt.time = Field(dt.time(10, 0), description="Disconnections from, IST")
     disconnection_window_end: dt.time = Field(dt.time(13, 0), description="Disconnections until, IST")
     disconnection_grace_hours: int = Field(24, ge=0, description="No disconnection sooner after zero alert")
+    disconnection_tick_minutes: int = Field(15, gt=0, description="How often the window job looks, minutes")
     hes_retry_minutes: tuple[int, ...] = Field((1, 5, 15, 60), description="Backoff between HES retries")
+    notice_time: dt.time = Field(dt.time(9, 0), description="Short-bill reminders and deductions go at, IST")
 
     # Short bills (§4)
     short_bill_days: int = Field(15, gt=0, description="Days to pay a short bill before it is deducted")

@@ -92,11 +92,11 @@ def rate_day(
         num, den = rated.duty
         amount = _round(num * after, den) - _round(num * mtd_wh_before, den)
         if amount:
-            items.append(_item(DUTY_COMPONENT, amount))
+            items.append(tariff.ChargeItem(DUTY_COMPONENT, amount))
     for component, num, den in rated.unit_levies:
         amount = _round(num * after, den) - _round(num * mtd_wh_before, den)
         if amount:
-            items.append(_item(component, amount))
+            items.append(tariff.ChargeItem(component, amount))
     items.extend(rated.monthly)
     if rated.merge:
         items = _merged(items)
@@ -216,12 +216,6 @@ def _remember(key: tuple[int, str, int, dt.date], entry: tuple[tariff.TariffBook
     _PLANS[key] = entry
 
 
-@functools.lru_cache(maxsize=65_536)
-def _item(component: str, amount: int) -> tariff.ChargeItem:
-    """Charge items are immutable: common ones are shared rather than built on every call."""
-    return tariff.ChargeItem(component, amount)
-
-
 def _energy_items(table: _EnergyTable, before: int, after: int) -> list[tariff.ChargeItem]:
     den = table.den
     den2 = 2 * den
@@ -234,14 +228,14 @@ def _energy_items(table: _EnergyTable, before: int, after: int) -> list[tariff.C
     # half-up rounding of charge/den, for charge >= 0: (2·charge + den) // (2·den)
     total = (2 * charge_b + den) // den2 - (2 * charge_a + den) // den2
     if low == high:
-        return [_item(table.names[low], total)] if total else []
+        return [tariff.ChargeItem(table.names[low], total)] if total else []
     amounts = [
         (2 * table.slab_charge(i, b) + den) // den2 - (2 * table.slab_charge(i, a) + den) // den2
         for i in range(low, high + 1)
     ]
     amounts[-1] += total - sum(amounts)  # any rounding difference goes to the highest slab touched
     return [
-        _item(table.names[i], amount)
+        tariff.ChargeItem(table.names[i], amount)
         for i, amount in zip(range(low, high + 1), amounts, strict=True)
         if amount
     ]
@@ -251,7 +245,7 @@ def _merged(items: list[tariff.ChargeItem]) -> list[tariff.ChargeItem]:
     sums: dict[str, int] = {}
     for item in items:
         sums[item.component] = sums.get(item.component, 0) + item.amount_paise
-    return [_item(c, amount) for c, amount in sums.items() if amount]
+    return [tariff.ChargeItem(c, amount) for c, amount in sums.items() if amount]
 
 
 def _month_plan(book: tariff.TariffBook, category: str, load_w: int, month_first_day: dt.date) -> _MonthPlan:

@@ -26,7 +26,7 @@ from wattwallet.domain import alerts, clock, money, rating
 from wattwallet.ledger import accounts, postings
 from wattwallet.services import balance as balance_rules
 from wattwallet.services import notifications
-from wattwallet.store import schema
+from wattwallet.store import bulk, calendar_repo, schema
 
 Emit = Callable[[dict[str, Any]], None]
 DEFAULT_BATCH = 2_000
@@ -119,6 +119,12 @@ class _Batch:
         self.events: list[dict[str, Any]] = []
 
     def run(self) -> None:
+        self.days = calendar_repo.load(
+            self.conn,
+            start=clock.ist_date(self.now) - dt.timedelta(days=7),
+            end=clock.ist_date(self.now) + dt.timedelta(days=62),
+            now=self.now,
+        )
         books = postings.lock_many(self.conn, [row.service_no for row in self.rows])
         for row in self.rows:
             self._bill(row, books[row.service_no])
@@ -257,7 +263,13 @@ class _Batch:
         )
         state.update(balance_rules.state_values(outcome.state))
         follow = balance_rules.consequences(
-            outcome, service_no=row.service_no, language=row.language, balance=balance, now=self.now
+            outcome,
+            service_no=row.service_no,
+            language=row.language,
+            balance=balance,
+            now=self.now,
+            days=self.days,
+            rules=self.ctx.policy,
         )
         self.alert_rows += follow.alert_rows
         for level in outcome.alerts:
@@ -277,42 +289,69 @@ class _Batch:
             self.events.append({"at": self.at, "type": event_type, "connection": service_no, **fields})
 
     def _write(self, posting_ids: list[int]) -> None:
-        conn, s = self.conn, schema.prepaid_state
-        if self.deductions:
-            conn.execute(
-                sa.insert(schema.daily_deductions),
-                [
-                    {
-                        **{k: v for k, v in d.items() if k != "entry"},
-                        "posting_id": None if d["entry"] is None else posting_ids[d["entry"]],
-                    }
-                    for d in self.deductions
-                ],
-            )
+        conn = self.conn
+        bulk.insert(
+            conn,
+            schema.daily_deductions,
+            ("service_no", "day", "wh", "amount", "balance_after", "items", "posting_id", "created_at"),
+            [
+                (
+                    d["service_no"],
+                    d["day"],
+                    d["wh"],
+                    d["amount"],
+                    d["balance_after"],
+                    d["items"],
+                    None if d["entry"] is None else posting_ids[d["entry"]],
+                    self.now,
+                )
+                for d in self.deductions
+            ],
+        )
         if self.holds:
             meters = dict(
                 conn.execute(
                     sa.select(schema.meters.c.service_no, schema.meters.c.serial).where(
                         schema.meters.c.service_no.in_([h["service_no"] for h in self.holds])
                     )
-                ).all()
+                ).tuples()
             )
             conn.execute(
                 sa.insert(schema.held_consumption),
                 [{**h, "meter_serial": meters[h["service_no"]]} for h in self.holds],
             )
-        if self.alert_rows:
-            conn.execute(sa.insert(schema.alerts), self.alert_rows)
+        bulk.insert(
+            conn,
+            schema.alerts,
+            ("service_no", "kind", "threshold", "balance", "sent_at"),
+            [
+                (a["service_no"], a["kind"], a["threshold"], a["balance"], a["sent_at"])
+                for a in self.alert_rows
+            ],
+        )
         notifications.store(conn, self.messages, now=self.now)
-        conn.execute(
-            sa.update(s)
-            .where(s.c.service_no == sa.bindparam("key"))
-            .values(
-                {name: sa.bindparam(name) for name in self.states[0] if name != "key"}
-                | {"updated_at": self.now}
-            ),
-            self.states,
+        bulk.update(
+            conn,
+            schema.prepaid_state,
+            "service_no",
+            (*_STATE_COLUMNS, "updated_at"),
+            [(*(state[c] for c in _STATE_COLUMNS), self.now, state["key"]) for state in self.states],
         )
         if self.emit:
             for event in self.events:
                 self.emit(event)
+
+
+_STATE_COLUMNS = (
+    "billed_through",
+    "billed_register_wh",
+    "month_start",
+    "month_first_day",
+    "mtd_wh",
+    "recent_daily_paise",
+    "adc_paise",
+    "alerts_sent",
+    "zero_alert_at",
+    "emergency_credit_paise",
+    "disconnect_due_at",
+)

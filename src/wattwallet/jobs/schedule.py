@@ -1,24 +1,122 @@
-"""When each scheduled job runs, as production runs it; scenario replay walks the same times."""
+"""When scheduled work runs. Production's worker and scenario replay walk the same times.
+
+Clock-driven jobs run at fixed times (the daily cycle, the day's short-bill notices and
+terminations, the disconnection window's ticks on working days); data-driven ones run when the
+data says (a command's next attempt, an expected HES confirmation, a reconnection's 15 minutes).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable
+from typing import Any
 
-from wattwallet.domain import clock, policy
+from wattwallet.context import Context
+from wattwallet.domain import calendar, clock
+from wattwallet.hes import commands
+from wattwallet.jobs import daily_cycle, disconnections
+from wattwallet.services import lifecycle, short_bills, termination
 
-DAILY_CYCLE = "daily_cycle"
+Events = list[dict[str, Any]]
+
+DAILY_CYCLE, NOTICES, TERMINATIONS = "daily_cycle", "short_bill_notices", "terminations"
+WINDOW, DISPATCH, CONFIRMATIONS, ESCALATION = (
+    "disconnection_window",
+    "hes_dispatch",
+    "hes_confirmations",
+    "escalation",
+)
+# Jobs due at the same instant run in this order: confirmations first (state is then current).
+ORDER = (CONFIRMATIONS, ESCALATION, DISPATCH, DAILY_CYCLE, TERMINATIONS, NOTICES, WINDOW)
 
 
-def occurrences(
-    *, after: dt.datetime, until: dt.datetime, rules: policy.Policy
-) -> Iterator[tuple[dt.datetime, str]]:
-    """Job runs in (after, until], in time order."""
+@dataclasses.dataclass(frozen=True)
+class Due:
+    at: dt.datetime
+    jobs: tuple[str, ...]
+
+
+def next_due(ctx: Context, *, after: dt.datetime) -> Due | None:
+    """The next instant at which any job is due, strictly after `after` for clock-driven jobs and
+    at or after it for data-driven ones (work that is already waiting runs at once)."""
+    times: dict[str, dt.datetime] = {}
+    rules = ctx.policy
+    for job, at_time in (
+        (DAILY_CYCLE, rules.daily_cycle_time),
+        (TERMINATIONS, rules.daily_cycle_time),
+        (NOTICES, rules.notice_time),
+    ):
+        times[job] = _next_daily(after, at_time)
+    with ctx.store.read() as conn:
+        days = lifecycle.working_days(conn, around=after)
+        attempt = commands.next_attempt_at(conn)
+        escalation = lifecycle.next_escalation_at(conn, rules.reconnection_minutes)
+    times[WINDOW] = _next_tick(after, days, ctx)
+    confirmation = ctx.head_end.next_confirmation_at()
+    for job, at in ((DISPATCH, attempt), (CONFIRMATIONS, confirmation), (ESCALATION, escalation)):
+        if at is not None:
+            times[job] = max(at, after)
+    if not times:
+        return None
+    first = min(times.values())
+    return Due(first, tuple(job for job in ORDER if times.get(job) == first))
+
+
+def run(ctx: Context, job: str, *, now: dt.datetime, events: Events) -> None:
+    runners: dict[str, Callable[[], object]] = {
+        DAILY_CYCLE: lambda: daily_cycle.run(ctx, now=now, emit=events.append),
+        TERMINATIONS: lambda: termination.run(ctx, now=now, events=events),
+        NOTICES: lambda: short_bills.run_notices(ctx, now=now, events=events),
+        WINDOW: lambda: disconnections.run(ctx, now=now, events=events),
+        DISPATCH: lambda: lifecycle.dispatch(ctx, now=now, events=events),
+        CONFIRMATIONS: lambda: _confirm_and_reconnect(ctx, now=now, events=events),
+        ESCALATION: lambda: lifecycle.escalate(ctx, now=now, events=events),
+    }
+    runners[job]()
+
+
+def run_until(ctx: Context, *, after: dt.datetime, until: dt.datetime, events: Events) -> None:
+    """Run every job due in (after, until] in time order (scenario replay; a worker's catch-up)."""
+    clock_at, repeats = after, 0
+    while (due := next_due(ctx, after=clock_at)) is not None and due.at <= until:
+        repeats = repeats + 1 if due.at == clock_at else 0
+        if repeats > 20:  # data-driven work that does not move on: leave it for the next instant
+            clock_at += dt.timedelta(seconds=1)
+            continue
+        for job in due.jobs:
+            run(ctx, job, now=due.at, events=events)
+        clock_at = due.at
+
+
+def _confirm_and_reconnect(ctx: Context, *, now: dt.datetime, events: Events) -> None:
+    for command_id in lifecycle.apply_confirmations(ctx, until=now, events=events):
+        lifecycle.dispatch(ctx, now=now, events=events, only=command_id)
+
+
+def _next_daily(after: dt.datetime, at_time: dt.time) -> dt.datetime:
     day = clock.ist_date(after)
-    while True:
-        run_at = dt.datetime.combine(day, rules.daily_cycle_time, tzinfo=clock.IST)
-        if run_at > until:
-            return
-        if run_at > after:
-            yield run_at, DAILY_CYCLE
-        day += dt.timedelta(days=1)
+    candidate = dt.datetime.combine(day, at_time, tzinfo=clock.IST)
+    return (
+        candidate
+        if candidate > after
+        else dt.datetime.combine(day + dt.timedelta(days=1), at_time, tzinfo=clock.IST)
+    )
+
+
+def _next_tick(after: dt.datetime, days: calendar.WorkingDays, ctx: Context) -> dt.datetime:
+    step = dt.timedelta(minutes=ctx.policy.disconnection_tick_minutes)
+    day = clock.ist_date(after)
+    for offset in range(60):
+        current = day + dt.timedelta(days=offset)
+        if not days.covers(current):
+            break
+        if not days.is_working(current):
+            continue
+        start, end = calendar.window_on(current, ctx.policy)
+        tick = start
+        while tick < end:
+            if tick > after:
+                return tick
+            tick += step
+    return after + dt.timedelta(days=1)  # beyond the loaded calendar: look again tomorrow

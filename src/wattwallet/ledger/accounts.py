@@ -28,6 +28,7 @@ class Kind(enum.StrEnum):
     ADJUSTMENT = "adjustment"
     DUTY = "duty"  # collected for the State Government, not DISCOM revenue
     LEVY = "levy"  # FPPCA, true-up: each levy its own account (a negative levy debits it)
+    REFUND = "refund"  # credit left on terminated connections, owed back to the consumer
 
 
 _NORMAL_SIDE = {
@@ -39,6 +40,7 @@ _NORMAL_SIDE = {
     Kind.ADJUSTMENT: "credit",
     Kind.DUTY: "credit",
     Kind.LEVY: "credit",
+    Kind.REFUND: "credit",
 }
 
 GENESIS_DIGEST = "0" * 64

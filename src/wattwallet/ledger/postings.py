@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from wattwallet.domain import errors, money
 from wattwallet.ledger import accounts
-from wattwallet.store import schema
+from wattwallet.store import bulk, schema
 
 MAX_LINES = 64
 
@@ -128,11 +128,13 @@ def post_many(
     once); entries of one connection are chained in the order given. Returns the posting ids."""
     if not entries:
         return []
-    posting_rows = []
-    for entry in entries:
+    ids = bulk.reserve_ids(conn, schema.ledger_postings, len(entries))
+    posting_rows, line_rows = [], []
+    for posting_id, entry in zip(ids, entries, strict=True):
         book = books[entry.service_no]
         _check_balanced(book, entry.lines)
         seq = book.chain_seq + 1
+        pairs = [(line.account, line.amount) for line in entry.lines]
         digest = posting_digest(
             service_no=book.service_no,
             seq=seq,
@@ -140,85 +142,75 @@ def post_many(
             reference=entry.reference,
             memo=entry.memo,
             occurred_at=entry.occurred_at,
-            lines=[(line.account, line.amount) for line in entry.lines],
+            lines=pairs,
             prev_digest=book.chain_digest,
         )
         posting_rows.append(
-            {
-                "service_no": book.service_no,
-                "seq": seq,
-                "kind": entry.kind,
-                "reference": entry.reference,
-                "memo": entry.memo,
-                "occurred_at": entry.occurred_at,
-                "recorded_at": recorded_at,
-                "prev_digest": book.chain_digest,
-                "digest": digest,
-            }
+            (
+                posting_id,
+                book.service_no,
+                seq,
+                entry.kind,
+                entry.reference,
+                entry.memo,
+                entry.occurred_at,
+                recorded_at,
+                book.chain_digest,
+                digest,
+            )
         )
+        line_rows += [(posting_id, account, amount) for account, amount in pairs]
         wallet_code, dues_code = accounts.wallet(book.service_no), accounts.dues(book.service_no)
-        for line in entry.lines:
-            if line.account == wallet_code:
-                book.wallet += accounts.sign(line.account) * line.amount
-            elif line.account == dues_code:
-                book.dues += accounts.sign(line.account) * line.amount
+        for account, amount in pairs:
+            if account == wallet_code:
+                book.wallet -= amount  # credit-normal: a debit lowers the balance
+            elif account == dues_code:
+                book.dues += amount
         book.chain_seq, book.chain_digest = seq, digest
-    table = schema.ledger_postings
-    ids = [
-        int(row[0])
-        for row in conn.execute(
-            sa.insert(table).returning(table.c.id, sort_by_parameter_order=True), posting_rows
-        )
-    ]
-    conn.execute(
-        sa.insert(schema.ledger_lines),
-        [
-            {"posting_id": posting_id, "account_code": line.account, "amount": line.amount}
-            for posting_id, entry in zip(ids, entries, strict=True)
-            for line in entry.lines
-        ],
+    bulk.insert(conn, schema.ledger_postings, _POSTING_COLUMNS, posting_rows)
+    bulk.insert(conn, schema.ledger_lines, ("posting_id", "account_code", "amount"), line_rows)
+    touched = [books[sn] for sn in dict.fromkeys(entry.service_no for entry in entries)]
+    accounts_table = schema.ledger_accounts
+    bulk.update(
+        conn,
+        accounts_table,
+        "code",
+        ("balance", "chain_seq", "chain_digest"),
+        [(b.wallet, b.chain_seq, b.chain_digest, accounts.wallet(b.service_no)) for b in touched],
     )
-    _store_books(conn, [books[sn] for sn in dict.fromkeys(entry.service_no for entry in entries)])
+    bulk.update(
+        conn, accounts_table, "code", ("balance",), [(b.dues, accounts.dues(b.service_no)) for b in touched]
+    )
     return ids
+
+
+_POSTING_COLUMNS = (
+    "id",
+    "service_no",
+    "seq",
+    "kind",
+    "reference",
+    "memo",
+    "occurred_at",
+    "recorded_at",
+    "prev_digest",
+    "digest",
+)
 
 
 def _check_balanced(book: Book, lines: Sequence[Line]) -> None:
     # Programming errors, not user errors: a caller that builds an unbalanced posting is broken.
     assert 2 <= len(lines) <= MAX_LINES, f"a posting has 2 to {MAX_LINES} lines, got {len(lines)}"
     assert sum(line.amount for line in lines) == 0, f"posting lines do not balance: {lines}"
+    own = (accounts.wallet(book.service_no), accounts.dues(book.service_no))
     for line in lines:
         assert line.amount != 0, f"zero line on {line.account}"
-        assert abs(line.amount) <= money.MAX_AMOUNT_PAISE, f"line beyond the ledger's limit: {line}"
-        if accounts.is_connection_account(line.account):
-            assert line.account.split(":", 1)[1] == book.service_no, f"{line.account} is not this book's"
-
-
-def _store_books(conn: Connection, books: Sequence[Book]) -> None:
-    table = schema.ledger_accounts
-    conn.execute(
-        sa.update(table)
-        .where(table.c.code == sa.bindparam("account"))
-        .values(
-            balance=sa.bindparam("new_balance"),
-            chain_seq=sa.bindparam("new_seq"),
-            chain_digest=sa.bindparam("new_digest"),
-        ),
-        [
-            {
-                "account": accounts.wallet(b.service_no),
-                "new_balance": b.wallet,
-                "new_seq": b.chain_seq,
-                "new_digest": b.chain_digest,
-            }
-            for b in books
-        ],
-    )
-    conn.execute(
-        sa.update(table)
-        .where(table.c.code == sa.bindparam("account"))
-        .values(balance=sa.bindparam("new_balance")),
-        [{"account": accounts.dues(b.service_no), "new_balance": b.dues} for b in books],
-    )
+        assert -money.MAX_AMOUNT_PAISE <= line.amount <= money.MAX_AMOUNT_PAISE, (
+            f"line beyond the limit: {line}"
+        )
+        assert line.account in own or not line.account.startswith(("wallet:", "dues:")), (
+            f"{line.account} is not this book's"
+        )
 
 
 def posting_digest(
@@ -233,17 +225,16 @@ def posting_digest(
     prev_digest: str,
 ) -> str:
     canonical = json.dumps(
-        {
-            "service_no": service_no,
-            "seq": seq,
-            "kind": kind,
-            "reference": reference,
-            "memo": memo,
-            "occurred_at": occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-            "lines": sorted([account, amount] for account, amount in lines),
-            "prev": prev_digest,
-        },
-        sort_keys=True,
+        [
+            service_no,
+            seq,
+            kind,
+            reference,
+            memo,
+            occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+            sorted(lines),
+            prev_digest,
+        ],
         separators=(",", ":"),
         ensure_ascii=True,
     )

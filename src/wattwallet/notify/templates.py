@@ -31,7 +31,7 @@ from babel.dates import (
 )
 from babel.numbers import format_currency
 
-from wattwallet.domain import errors
+from wattwallet.domain import errors, money
 from wattwallet.domain.money import PAISE_PER_RUPEE
 
 BUILT_IN = Path(__file__).with_name("templates.yaml")
@@ -142,6 +142,8 @@ def sms_segments(text: str) -> int:
     if sms_encoding(text) == "GSM-7":
         costs = [2 if c in GSM7_EXTENDED else 1 for c in text]
         single, part = 160, 153
+    elif text.isascii() or max(map(ord, text)) <= 0xFFFF:  # no surrogate pairs: plain arithmetic
+        return 1 if len(text) <= 70 else -(-len(text) // 67)
     else:
         costs = [2 if ord(c) > 0xFFFF else 1 for c in text]
         single, part = 70, 67
@@ -163,7 +165,14 @@ _ODD_SPACES: Final = str.maketrans({"\u202f": " ", "\u00a0": " ", "\u2009": " ",
 
 
 def format_money(paise: int, language: str) -> str:
-    """₹1,23,456.50 / -₹1,234.50 in the language's locale (Latin digits, Indian grouping)."""
+    """₹1,23,456.50 / -₹1,234.50: what Babel's en_IN and te_IN currency formats give (Latin
+    digits, Indian grouping; tests/notify check they agree), at a fraction of Babel's cost,
+    which matters when the daily cycle renders alerts for thousands of connections."""
+    return money.inr(paise)
+
+
+def format_money_babel(paise: int, language: str) -> str:
+    """The reference for format_money, straight from CLDR."""
     rupees = Decimal(paise) / PAISE_PER_RUPEE
     return format_currency(rupees, "INR", locale=_BABEL_LOCALE[language]).translate(_ODD_SPACES)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -12,7 +12,7 @@ import yaml
 from wattwallet.domain import errors, money, policy
 
 # Event kinds this version replays; the others in SCENARIOS.md arrive with the lifecycle work.
-SUPPORTED_EVENTS = ("recharge", "reading")
+SUPPORTED_EVENTS = ("recharge", "reading", "short_bill", "complaint", "hes", "language")
 KNOWN_EVENTS = (
     "recharge",
     "reading",
@@ -55,11 +55,43 @@ class ReadingEvent:
 
 
 @dataclasses.dataclass(frozen=True)
+class ShortBillEvent:
+    connection: str
+    amount_paise: int
+    reason: str
+    ref: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ComplaintEvent:
+    connection: str
+    kind: str
+    ref: str
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class HesEvent:
+    mode: str  # ok | fail | delay
+    count: int = 0
+    minutes: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class LanguageEvent:
+    connection: str
+    language: str
+
+
+Body = RechargeEvent | ReadingEvent | ShortBillEvent | ComplaintEvent | HesEvent | LanguageEvent
+
+
+@dataclasses.dataclass(frozen=True)
 class Event:
     at: dt.datetime
     index: int
     kind: str
-    body: RechargeEvent | ReadingEvent
+    body: Body
 
 
 @dataclasses.dataclass(frozen=True)
@@ -241,12 +273,56 @@ class _Reader:
         body = raw[kind]
         if not isinstance(body, dict):
             raise self.fail(f"{path}.{kind}", "must be a mapping")
-        parsed: RechargeEvent | ReadingEvent
-        if kind == "recharge":
-            parsed = self._recharge(body, f"{path}.{kind}")
-        else:
-            parsed = self._reading(body, f"{path}.{kind}")
+        parsers: dict[str, Callable[[Mapping[str, Any], str], Body]] = {
+            "recharge": self._recharge,
+            "reading": self._reading,
+            "short_bill": self._short_bill,
+            "complaint": self._complaint,
+            "hes": self._hes,
+            "language": self._language,
+        }
+        parsed: Body = parsers[kind](body, f"{path}.{kind}")
         return Event(at, index, kind, parsed)
+
+    def _short_bill(self, body: Mapping[str, Any], path: str) -> ShortBillEvent:
+        self._no_unknown(body, path, {"connection", "amount", "reason", "ref"})
+        if body.get("amount") is None:
+            raise self.fail(f"{path}.amount", "is required")
+        return ShortBillEvent(
+            connection=self._text(body, "connection", path),
+            amount_paise=self._rupees(body["amount"], f"{path}.amount"),
+            reason=self._text(body, "reason", path),
+            ref=self._text(body, "ref", path),
+        )
+
+    def _complaint(self, body: Mapping[str, Any], path: str) -> ComplaintEvent:
+        self._no_unknown(body, path, {"connection", "kind", "ref", "source"})
+        source = self._text(body, "source", path, default="consumer")
+        if source not in ("consumer", "helpline"):
+            raise self.fail(f"{path}.source", "a scenario complaint comes from the consumer or the helpline")
+        return ComplaintEvent(
+            connection=self._text(body, "connection", path),
+            kind=self._text(body, "kind", path, default="reconnection"),
+            ref=self._text(body, "ref", path),
+            source=source,
+        )
+
+    def _hes(self, body: Mapping[str, Any], path: str) -> HesEvent:
+        self._no_unknown(body, path, {"mode", "count", "minutes"})
+        mode = self._text(body, "mode", path)
+        if mode not in ("ok", "fail", "delay"):
+            raise self.fail(f"{path}.mode", f"mode must be ok, fail or delay, got {mode!r}")
+        count, minutes = body.get("count", 1 if mode == "fail" else 0), body.get("minutes", 0)
+        for key, value in (("count", count), ("minutes", minutes)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise self.fail(f"{path}.{key}", f"must be a whole number of 0 or more, got {value!r}")
+        if mode == "delay" and not minutes:
+            raise self.fail(f"{path}.minutes", "a delay needs minutes")
+        return HesEvent(mode, count, minutes)
+
+    def _language(self, body: Mapping[str, Any], path: str) -> LanguageEvent:
+        self._no_unknown(body, path, {"connection", "language"})
+        return LanguageEvent(self._text(body, "connection", path), self._text(body, "language", path))
 
     def _reading(self, body: Mapping[str, Any], path: str) -> ReadingEvent:
         self._no_unknown(body, path, {"connection", "kwh"})

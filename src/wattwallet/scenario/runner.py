@@ -10,10 +10,11 @@ from typing import Any, TextIO
 from wattwallet import tariffs
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, money
-from wattwallet.jobs import daily_cycle, schedule
+from wattwallet.hes import simulator
+from wattwallet.jobs import schedule
 from wattwallet.ledger import accounts
 from wattwallet.scenario import model
-from wattwallet.services import connections, readings, recharges
+from wattwallet.services import complaints, connections, readings, recharges, short_bills
 from wattwallet.store import db, migrate
 
 
@@ -32,10 +33,7 @@ def replay(scenario: model.Scenario) -> Iterator[dict[str, Any]]:
         for event in events:
             yield from _run_jobs(ctx, after=clock_at, until=event.at)
             clock_at = event.at
-            if isinstance(event.body, model.RechargeEvent):
-                yield from _recharge(ctx, event.at, event.body)
-            else:
-                yield from _reading(ctx, event.at, event.body)
+            yield from _apply(ctx, event)
         end = scenario.end or (events[-1].at if events else scenario.start)
         yield from _run_jobs(ctx, after=clock_at, until=end)
     finally:
@@ -44,11 +42,79 @@ def replay(scenario: model.Scenario) -> Iterator[dict[str, Any]]:
 
 def _run_jobs(ctx: Context, *, after: dt.datetime, until: dt.datetime) -> Iterator[dict[str, Any]]:
     """Every scheduled job due between two events, at the time production would run it."""
-    for run_at, job in schedule.occurrences(after=after, until=until, rules=ctx.policy):
+    lines: list[dict[str, Any]] = []
+    schedule.run_until(ctx, after=after, until=until, events=lines)
+    yield from lines
+
+
+def _apply(ctx: Context, event: model.Event) -> Iterator[dict[str, Any]]:
+    at, body = event.at, event.body
+    if isinstance(body, model.RechargeEvent):
+        yield from _recharge(ctx, at, body)
+    elif isinstance(body, model.ReadingEvent):
+        yield from _reading(ctx, at, body)
+    elif isinstance(body, model.HesEvent):
+        yield from _hes(ctx, at, body)
+    else:
         lines: list[dict[str, Any]] = []
-        if job == schedule.DAILY_CYCLE:
-            daily_cycle.run(ctx, now=run_at, emit=lines.append)
+        try:
+            if isinstance(body, model.ShortBillEvent):
+                short_bills.raise_bill(
+                    ctx,
+                    service_no=body.connection,
+                    amount_paise=body.amount_paise,
+                    reason=body.reason,
+                    ref=body.ref,
+                    now=at,
+                    events=lines,
+                )
+            elif isinstance(body, model.ComplaintEvent):
+                with ctx.store.write() as conn:
+                    connections.get(conn, body.connection)
+                    complaints.open_complaint(
+                        ctx,
+                        conn,
+                        service_no=body.connection,
+                        kind=body.kind,
+                        ref=body.ref,
+                        source=body.source,
+                        now=at,
+                        events=lines,
+                    )
+            else:
+                connections.set_language(
+                    ctx, service_no=body.connection, language=body.language, now=at, events=lines
+                )
+        except errors.WattWalletError as exc:
+            lines = [
+                _line(
+                    at,
+                    f"{event.kind}.rejected",
+                    getattr(body, "connection", None),
+                    reason=exc.code,
+                    message=exc.message,
+                )
+            ]
         yield from lines
+
+
+def _hes(ctx: Context, at: dt.datetime, event: model.HesEvent) -> Iterator[dict[str, Any]]:
+    head_end = ctx.head_end
+    assert isinstance(head_end, simulator.SimulatedHeadEnd)
+    if event.mode == "fail":
+        head_end.fail(event.count)
+    elif event.mode == "delay":
+        head_end.set_delay(event.minutes)
+    else:
+        head_end.ok()
+    yield _line(
+        at,
+        "hes",
+        None,
+        mode=event.mode,
+        **({"count": event.count} if event.mode == "fail" else {}),
+        **({"minutes": event.minutes} if event.mode == "delay" else {}),
+    )
 
 
 def _reading(ctx: Context, at: dt.datetime, event: model.ReadingEvent) -> Iterator[dict[str, Any]]:

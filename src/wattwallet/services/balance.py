@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import alerts, clock, money
+from wattwallet.domain import alerts, calendar, clock, money, policy
 from wattwallet.services import notifications
-from wattwallet.store import schema
+from wattwallet.store import calendar_repo, schema
 
 
 @dataclasses.dataclass
@@ -25,9 +25,17 @@ class Consequences:
 
 
 def consequences(
-    outcome: alerts.Outcome, *, service_no: str, language: str, balance: int, now: dt.datetime
+    outcome: alerts.Outcome,
+    *,
+    service_no: str,
+    language: str,
+    balance: int,
+    now: dt.datetime,
+    days: calendar.WorkingDays,
+    rules: policy.Policy,
 ) -> Consequences:
-    """The rows, replay lines and messages an alerts outcome calls for."""
+    """The rows, replay lines and messages an alerts outcome calls for. `days` is the working-day
+    calendar, to tell a consumer who falls due the earliest time the supply may be cut."""
     result, at = Consequences(), clock.ist_iso(now)
     for level in outcome.alerts:
         result.alert_rows.append(
@@ -61,13 +69,22 @@ def consequences(
             notifications.Message(service_no, language, "emergency_credit", {"amount": amount})
         )
     if outcome.became_due:
+        state = outcome.state
+        assert state.zero_alert_at is not None and state.disconnect_due_at is not None
+        earliest = calendar.earliest_disconnection(state.zero_alert_at, state.disconnect_due_at, days, rules)
         result.events.append(
             {
                 "at": at,
                 "type": "disconnection.due",
                 "connection": service_no,
                 "balance": money.rupees(balance),
+                "earliest": clock.ist_iso(earliest),
             }
+        )
+        result.messages.append(
+            notifications.Message(
+                service_no, language, "disconnection_scheduled", {"balance": balance, "earliest": earliest}
+            )
         )
     return result
 
@@ -106,7 +123,21 @@ def after_change(
             .where(s.c.service_no == service_no)
             .values(**state_values(outcome.state), updated_at=now)
         )
-    follow = consequences(outcome, service_no=service_no, language=language, balance=balance, now=now)
+    days = calendar_repo.load(
+        conn,
+        start=clock.ist_date(now) - dt.timedelta(days=7),
+        end=clock.ist_date(now) + dt.timedelta(days=62),
+        now=now,
+    )
+    follow = consequences(
+        outcome,
+        service_no=service_no,
+        language=language,
+        balance=balance,
+        now=now,
+        days=days,
+        rules=ctx.policy,
+    )
     if follow.alert_rows:
         conn.execute(sa.insert(schema.alerts), follow.alert_rows)
     events.extend(follow.events)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -257,4 +258,27 @@ def mark_first_recharge_done(conn: Connection, service_no: str, *, now: dt.datet
     c = schema.connections
     conn.execute(
         sa.update(c).where(c.c.service_no == service_no).values(first_recharge_done=True, updated_at=now)
+    )
+
+
+def set_language(
+    ctx: Context, *, service_no: str, language: str, now: dt.datetime, events: list[dict[str, Any]]
+) -> None:
+    """The consumer's choice of English or Telugu for bills, alerts and OTPs; any time."""
+    chosen = connection.language(language)
+    service_no = connection.service_number(service_no)
+    with ctx.store.write() as conn:
+        before = get(conn, service_no)
+        c = schema.connections
+        conn.execute(
+            sa.update(c).where(c.c.service_no == service_no).values(language=chosen.value, updated_at=now)
+        )
+    events.append(
+        {
+            "at": clock.ist_iso(now),
+            "type": "language.changed",
+            "connection": service_no,
+            "from": before.language.value,
+            "to": chosen.value,
+        }
     )

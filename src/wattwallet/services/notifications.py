@@ -7,12 +7,11 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.domain import clock
 from wattwallet.notify import templates
-from wattwallet.store import schema
+from wattwallet.store import bulk, schema
 
 DEFAULT_CHANNELS = ("sms", "app")
 
@@ -35,18 +34,12 @@ def store(
     """Record rendered messages, one INSERT for the lot."""
     if not rendered:
         return
-    conn.execute(
-        sa.insert(schema.notifications),
+    bulk.insert(
+        conn,
+        schema.notifications,
+        ("service_no", "kind", "language", "channels", "text", "status", "created_at"),
         [
-            {
-                "service_no": m.service_no,
-                "kind": m.kind,
-                "language": m.language,
-                "channels": ",".join(m.channels),
-                "text": r.text,
-                "status": "recorded",
-                "created_at": now,
-            }
+            (m.service_no, m.kind, m.language, ",".join(m.channels), r.text, "recorded", now)
             for m, r in rendered
         ],
     )

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 from wattwallet.context import Context
 from wattwallet.domain import clock, connection, errors, money, recharge
 from wattwallet.ledger import accounts, postings
-from wattwallet.services import balance, connections, notifications
+from wattwallet.services import balance, connections, lifecycle, notifications
 from wattwallet.store import schema
 
 
@@ -35,6 +35,7 @@ class Receipt:
     paid_at: dt.datetime
     recorded_at: dt.datetime
     replayed: bool  # True when this answers a repeat of an earlier request
+    reconnect_command: str | None = None  # the reconnect this recharge set off, if any
 
 
 def recharge_wallet(
@@ -68,6 +69,9 @@ def recharge_wallet(
         try:
             with ctx.store.write() as conn:
                 receipt = _recharge(ctx, conn, request, now=now, events=follow)
+            if receipt.reconnect_command:
+                # Paid up: the reconnect goes at once, at any hour (its confirmation comes later).
+                lifecycle.dispatch(ctx, now=now, events=follow, only=receipt.reconnect_command)
             if events is not None:
                 events.extend(follow)
             return receipt
@@ -171,6 +175,9 @@ def _recharge(
         now=now,
         events=events,
     )
+    reconnect = lifecycle.after_recharge(
+        ctx, conn, target=target, wallet=book.wallet, paid_at=request.paid_at, now=now, events=events
+    )
     return Receipt(
         receipt_no=receipt_number(recharge_id),
         service_no=request.service_no,
@@ -185,6 +192,7 @@ def _recharge(
         paid_at=request.paid_at,
         recorded_at=now,
         replayed=False,
+        reconnect_command=reconnect,
     )
 
 

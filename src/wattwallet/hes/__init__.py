@@ -1,0 +1,1 @@
+"""The head-end system (HES): the adapter interface, the in-process simulator, command tracking."""

@@ -1,0 +1,209 @@
+"""Disconnect and reconnect commands: issued, sent (with retries and backoff), confirmed.
+
+A connection is disconnected or reconnected only when the HES confirms; until then the command is
+tracked here and staff can see the ones that keep failing. A confirmation for a command that was
+superseded or already settled changes nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from wattwallet.context import Context
+from wattwallet.domain import clock, money
+from wattwallet.hes import adapter
+from wattwallet.ledger import postings
+from wattwallet.store import schema
+
+DISCONNECT, RECONNECT = "disconnect", "reconnect"
+OPEN_STATUSES = ("pending", "sent")
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandRow:
+    id: str
+    service_no: str
+    meter_serial: str
+    action: str
+    status: str
+    attempts: int
+    paid_at: dt.datetime | None
+
+
+def issue(
+    conn: Connection,
+    *,
+    service_no: str,
+    meter_serial: str,
+    action: str,
+    reason: str,
+    now: dt.datetime,
+    paid_at: dt.datetime | None = None,
+) -> str:
+    """Record a command to send now. Call with the connection's money locked. An open command
+    for the opposite action is superseded: if its confirmation comes later, it changes nothing."""
+    h = schema.hes_commands
+    conn.execute(
+        sa.update(h)
+        .where(h.c.service_no == service_no, h.c.status.in_(OPEN_STATUSES), h.c.command != action)
+        .values(status="superseded", next_attempt_at=None)
+    )
+    count = conn.execute(
+        sa.select(sa.func.count()).select_from(h).where(h.c.service_no == service_no)
+    ).scalar_one()
+    command_id = f"{action[:3].upper()}-{service_no}-{count + 1}"
+    conn.execute(
+        sa.insert(h),
+        {
+            "id": command_id,
+            "service_no": service_no,
+            "meter_serial": meter_serial,
+            "command": action,
+            "status": "pending",
+            "reason": reason,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "paid_at": paid_at,
+        },
+    )
+    return command_id
+
+
+def open_command(conn: Connection, *, service_no: str, action: str) -> str | None:
+    h = schema.hes_commands
+    return conn.execute(
+        sa.select(h.c.id).where(
+            h.c.service_no == service_no, h.c.command == action, h.c.status.in_(OPEN_STATUSES)
+        )
+    ).scalar()
+
+
+def cancel(conn: Connection, *, command_id: str) -> None:
+    h = schema.hes_commands
+    conn.execute(
+        sa.update(h)
+        .where(h.c.id == command_id, h.c.status == "pending")
+        .values(status="cancelled", next_attempt_at=None)
+    )
+
+
+def next_attempt_at(conn: Connection) -> dt.datetime | None:
+    h = schema.hes_commands
+    value = conn.execute(sa.select(sa.func.min(h.c.next_attempt_at)).where(h.c.status == "pending")).scalar()
+    return value if isinstance(value, dt.datetime) or value is None else None
+
+
+def due(conn: Connection, *, now: dt.datetime, only: str | None = None) -> list[CommandRow]:
+    h = schema.hes_commands
+    query = (
+        sa.select(h)
+        .where(h.c.status == "pending", h.c.next_attempt_at <= now)
+        .order_by(h.c.next_attempt_at, h.c.id)
+    )
+    if only is not None:
+        query = query.where(h.c.id == only)
+    return [
+        CommandRow(r.id, r.service_no, r.meter_serial, r.command, r.status, r.attempts, r.paid_at)
+        for r in conn.execute(query)
+    ]
+
+
+def record_send(
+    conn: Connection,
+    command: CommandRow,
+    *,
+    ok: bool,
+    error: str,
+    now: dt.datetime,
+    retry_minutes: tuple[int, ...],
+) -> str:
+    """Note one attempt. Returns the new status: sent, pending (to retry) or failed (given up)."""
+    h = schema.hes_commands
+    attempts = command.attempts + 1
+    if ok:
+        values: dict[str, Any] = {
+            "status": "sent",
+            "sent_at": now,
+            "attempts": attempts,
+            "next_attempt_at": None,
+        }
+    elif attempts <= len(retry_minutes) or command.action == RECONNECT:
+        # Reconnection is never given up: the consumer has paid. Disconnection waits for staff.
+        wait = retry_minutes[min(attempts, len(retry_minutes)) - 1]
+        values = {
+            "attempts": attempts,
+            "last_error": error,
+            "next_attempt_at": now + dt.timedelta(minutes=wait),
+        }
+    else:
+        values = {"status": "failed", "attempts": attempts, "last_error": error, "next_attempt_at": None}
+    conn.execute(sa.update(h).where(h.c.id == command.id).values(**values))
+    return str(values.get("status", "pending"))
+
+
+def postpone(conn: Connection, *, command_id: str, until: dt.datetime) -> None:
+    h = schema.hes_commands
+    conn.execute(sa.update(h).where(h.c.id == command_id).values(next_attempt_at=until))
+
+
+def settle(conn: Connection, confirmation: adapter.Confirmation) -> CommandRow | None:
+    """Mark a command confirmed (or failed back to retry). Returns it when it takes effect; None for a
+    late, repeated or superseded confirmation, which changes nothing."""
+    h = schema.hes_commands
+    row = conn.execute(sa.select(h).where(h.c.id == confirmation.command_id)).first()
+    if row is None or row.status != "sent":
+        return None
+    if not confirmation.ok:
+        conn.execute(
+            sa.update(h)
+            .where(h.c.id == row.id)
+            .values(
+                status="pending", next_attempt_at=confirmation.at, last_error=confirmation.detail or "refused"
+            )
+        )
+        return None
+    conn.execute(
+        sa.update(h).where(h.c.id == row.id).values(status="confirmed", confirmed_at=confirmation.at)
+    )
+    return CommandRow(
+        row.id, row.service_no, row.meter_serial, row.command, "confirmed", row.attempts, row.paid_at
+    )
+
+
+def line(at: dt.datetime, kind: str, command: CommandRow, **fields: Any) -> dict[str, Any]:
+    return {
+        "at": clock.ist_iso(at),
+        "type": kind,
+        "connection": command.service_no,
+        "command": command.action,
+        "id": command.id,
+        **fields,
+    }
+
+
+def lock(conn: Connection, service_no: str) -> postings.Book:
+    """Commands change a connection's state: serialise with its money, as recharges do."""
+    return postings.lock(conn, service_no=service_no)
+
+
+def amount_to_reconnect(balance: int, *, step: int) -> int:
+    """What a recharge must add for the balance to be above zero, rounded up to the step (₹100)."""
+    return money.round_up_to(max(0, -balance) + 1, step)
+
+
+def failures(ctx: Context) -> list[dict[str, Any]]:
+    """Commands that failed or keep failing, for staff."""
+    h = schema.hes_commands
+    with ctx.store.read() as conn:
+        rows = conn.execute(
+            sa.select(h).where(
+                sa.or_(h.c.status == "failed", sa.and_(h.c.status == "pending", h.c.attempts > 0))
+            )
+        ).all()
+    return [dict(row._mapping) for row in rows]
