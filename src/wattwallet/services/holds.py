@@ -81,15 +81,21 @@ def release(
         month = today.replace(day=1)
         mtd, first_day = (state.mtd_wh, state.month_first_day) if state.month_start == month else (0, today)
         wh = row.to_register_wh - row.from_register_wh
-        common = {
-            "category": target.category,
-            "load_w": int(target.load_kw * 1000),
-            "day": today,
-            "mtd_wh_before": mtd,
-            "month_first_day": first_day,
-        }
-        with_units = rating.rate_day(ctx.tariffs, wh=wh, **common)
-        without = {i.component: i.amount_paise for i in rating.rate_day(ctx.tariffs, wh=0, **common).items}
+        load_w = int(target.load_kw * 1000)
+
+        def charge(units: int) -> rating.DayCharge:
+            return rating.rate_day(
+                ctx.tariffs,
+                category=target.category,
+                load_w=load_w,
+                day=today,
+                wh=units,
+                mtd_wh_before=mtd,
+                month_first_day=first_day,
+            )
+
+        with_units = charge(wh)
+        without = {i.component: i.amount_paise for i in charge(0).items}
         items = [(i.component, i.amount_paise - without.get(i.component, 0)) for i in with_units.items]
         items = [(component, amount) for component, amount in items if amount]
         total = sum(amount for _, amount in items)
