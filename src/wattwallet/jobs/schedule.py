@@ -120,3 +120,11 @@ def _next_tick(after: dt.datetime, days: calendar.WorkingDays, ctx: Context) -> 
                 return tick
             tick += step
     return after + dt.timedelta(days=1)  # beyond the loaded calendar: look again tomorrow
+
+
+def run_all_now(ctx: Context, *, now: dt.datetime, events: Events) -> None:
+    """One worker tick at `now`: every job once, in order (each is idempotent, so a tick that
+    repeats work already done changes nothing), then any confirmations that came back meanwhile."""
+    for job in ORDER:
+        run(ctx, job, now=now, events=events)
+    _confirm_and_reconnect(ctx, now=now, events=events)
