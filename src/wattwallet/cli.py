@@ -16,6 +16,7 @@ import typer
 
 from wattwallet.commands import calendar as calendar_commands
 from wattwallet.commands import common
+from wattwallet.commands import lifecycle as lifecycle_commands
 from wattwallet.domain import clock, money
 from wattwallet.ledger import verify as ledger_verify
 from wattwallet.scenario import model as scenario_model
@@ -45,6 +46,16 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 app.add_typer(calendar_commands.app, name="calendar")
+app.add_typer(lifecycle_commands.reading_app, name="reading")
+app.add_typer(lifecycle_commands.cycle_app, name="cycle")
+app.add_typer(lifecycle_commands.jobs_app, name="jobs")
+app.add_typer(lifecycle_commands.short_bill_app, name="short-bill")
+app.add_typer(lifecycle_commands.complaint_app, name="complaint")
+app.add_typer(lifecycle_commands.holds_app, name="holds")
+app.add_typer(lifecycle_commands.hes_app, name="hes")
+app.add_typer(lifecycle_commands.queue_app, name="disconnections")
+app.add_typer(lifecycle_commands.report_app, name="report")
+app.add_typer(lifecycle_commands.connection_language, name="language")
 
 # --- db ------------------------------------------------------------------------------------
 
@@ -281,6 +292,12 @@ def ledger_verify_command(as_json: common.JsonOption = False) -> None:
 @scenario_app.command("run")
 def scenario_run(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file (see SCENARIOS.md).")],
+    compliance: Annotated[
+        bool,
+        typer.Option(
+            "--compliance", help="End with a `compliance` line: the report over the scenario's days."
+        ),
+    ] = False,
 ) -> None:
     """Replay a scenario on a fresh in-memory store; print each effect as a JSON line."""
     try:
@@ -290,7 +307,7 @@ def scenario_run(
         raise typer.Exit(2) from None
     try:
         scenario = scenario_model.load(text)
-        lines = list(scenario_runner.replay(scenario))
+        lines = list(scenario_runner.replay(scenario, compliance=compliance))
     except scenario_model.ScenarioInvalid as exc:
         typer.echo(f"error: {file}: {exc.message}", err=True)
         raise typer.Exit(2) from None

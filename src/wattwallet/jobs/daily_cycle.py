@@ -309,13 +309,12 @@ class _Batch:
             ],
         )
         if self.holds:
-            meters = dict(
-                conn.execute(
-                    sa.select(schema.meters.c.service_no, schema.meters.c.serial).where(
-                        schema.meters.c.service_no.in_([h["service_no"] for h in self.holds])
-                    )
-                ).tuples()
+            serials = conn.execute(
+                sa.select(schema.meters.c.service_no, schema.meters.c.serial).where(
+                    schema.meters.c.service_no.in_([h["service_no"] for h in self.holds])
+                )
             )
+            meters = {service_no: serial for service_no, serial in serials}
             conn.execute(
                 sa.insert(schema.held_consumption),
                 [{**h, "meter_serial": meters[h["service_no"]]} for h in self.holds],

@@ -14,7 +14,7 @@ from wattwallet.hes import simulator
 from wattwallet.jobs import schedule
 from wattwallet.ledger import accounts
 from wattwallet.scenario import model
-from wattwallet.services import complaints, connections, readings, recharges, short_bills
+from wattwallet.services import complaints, connections, readings, recharges, reports, short_bills
 from wattwallet.store import db, migrate
 
 
@@ -23,8 +23,9 @@ def run(scenario: model.Scenario, out: TextIO) -> None:
         out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
-def replay(scenario: model.Scenario) -> Iterator[dict[str, Any]]:
-    """The observable effects of a scenario, in time order, as dictionaries."""
+def replay(scenario: model.Scenario, *, compliance: bool = False) -> Iterator[dict[str, Any]]:
+    """The observable effects of a scenario, in time order, as dictionaries; with `compliance`,
+    a last line with the compliance report over the scenario's days."""
     ctx = _fresh_context(scenario)
     try:
         _add_connections(ctx, scenario)
@@ -36,6 +37,11 @@ def replay(scenario: model.Scenario) -> Iterator[dict[str, Any]]:
             yield from _apply(ctx, event)
         end = scenario.end or (events[-1].at if events else scenario.start)
         yield from _run_jobs(ctx, after=clock_at, until=end)
+        if compliance:
+            report = reports.compliance(
+                ctx, start=clock.ist_date(scenario.start), end=clock.ist_date(end), now=end
+            )
+            yield _line(end, "compliance", None, **report.as_dict())
     finally:
         ctx.store.dispose()
 

@@ -264,6 +264,16 @@ def after_recharge(
     state = _state_row(conn, target.service_no)
     if pending is not None and state.disconnect_due_at is None:
         commands.cancel(conn, command_id=pending)
+        events.append(
+            {
+                "at": clock.ist_iso(now),
+                "type": "command.cancelled",
+                "connection": target.service_no,
+                "command": commands.DISCONNECT,
+                "id": pending,
+                "reason": "recharged",
+            }
+        )
     return None
 
 

@@ -72,7 +72,20 @@ def raise_bill(
                 raise ShortBillConflict(
                     f"short bill {ref} was already raised for another amount or connection"
                 )
-            return dataclasses.replace(_bill(earlier, ctx), replayed=True)
+            repeat = dataclasses.replace(_bill(earlier, ctx), replayed=True)
+            events.append(
+                {
+                    "at": clock.ist_iso(now),
+                    "type": "short_bill.raised",
+                    "connection": service_no,
+                    "ref": ref,
+                    "amount": money.rupees(amount_paise),
+                    "reason": repeat.reason,
+                    "due": repeat.due_on.isoformat(),
+                    "repeat": True,
+                }
+            )
+            return repeat
         postings.lock(conn, service_no=service_no)
         target = connections.get(conn, service_no)
         if target.state is connection.State.TERMINATED or target.mode is not connection.BillingMode.PREPAID:
