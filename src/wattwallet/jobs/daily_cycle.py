@@ -50,16 +50,16 @@ def run(
     now: dt.datetime,
     batch_size: int = DEFAULT_BATCH,
     emit: Emit | None = None,
-    max_batches: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
 ) -> Report:
-    """Bill everything billable as of `now`. `max_batches` stops early (used to test resuming)."""
+    """Bill everything billable as of `now`. `on_batch` hears the count after each committed batch."""
     report = Report()
     with ctx.store.write() as conn:
         accounts.ensure_system_accounts(
             conn, now=now, codes=accounts.charge_accounts([levy.name for levy in ctx.tariffs.levies])
         )
     after = ""
-    while max_batches is None or report.batches < max_batches:
+    while True:
         with ctx.store.write() as conn:
             rows = _next_batch(conn, after=after, today=clock.ist_date(now), size=batch_size)
             if not rows:
@@ -67,6 +67,8 @@ def run(
             _Batch(ctx, conn, rows, now=now, report=report, emit=emit).run()
         after = rows[-1].service_no
         report.batches += 1
+        if on_batch:
+            on_batch(report.batches)
     return report
 
 

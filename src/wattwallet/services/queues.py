@@ -77,10 +77,8 @@ def disconnection_queue(ctx: Context, *, now: dt.datetime) -> list[QueueEntry]:
         if rows:
             codes = [accounts.wallet(service_no) for service_no in service_nos]
             balances = {
-                code: int(balance)
-                for code, balance in conn.execute(
-                    sa.select(a.c.code, a.c.balance).where(a.c.code.in_(codes))
-                ).tuples()
+                row.code: int(row.balance)
+                for row in conn.execute(sa.select(a.c.code, a.c.balance).where(a.c.code.in_(codes)))
             }
             for command in conn.execute(
                 sa.select(h.c.id, h.c.service_no, h.c.status)
