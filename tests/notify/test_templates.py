@@ -385,3 +385,11 @@ def test_a_71_character_telugu_text_takes_two_segments() -> None:
     assert len(text) == 71
     assert sms_segments(text) == 2
     assert sms_segments(text[:70]) == 1
+
+
+@pytest.mark.parametrize("language", ["en", "te"])
+@pytest.mark.parametrize(
+    "paise", [0, 1, 99, 100, 12_345, 100_000, 1_23_456_50, 99_99_99_999, -1, -12_34_56, 10**13, -(10**13) - 7]
+)
+def test_fast_money_format_is_what_babel_gives(paise: int, language: str) -> None:
+    assert templates.format_money(paise, language) == templates.format_money_babel(paise, language)

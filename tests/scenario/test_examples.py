@@ -25,7 +25,9 @@ def brief(lines: list[dict[str, Any]], *fields: str) -> list[tuple[Any, ...]]:
 
 def test_every_example_replays() -> None:
     for path in sorted(EXAMPLES.glob("*.yaml")):
-        assert replay(path.name), f"{path.name} printed nothing"
+        lines = list(runner.replay(model.load(path.read_text(encoding="utf-8"))))
+        assert lines, f"{path.name} printed nothing"
+        assert all(line["at"].endswith("+05:30") and "type" in line for line in lines)
 
 
 def test_first_recharge() -> None:

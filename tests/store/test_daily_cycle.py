@@ -31,9 +31,8 @@ def outcome(store: db.Store) -> dict[str, Any]:
     """Everything the cycle decides, per connection, in a comparable form."""
     a, d, s = schema.ledger_accounts, schema.daily_deductions, schema.prepaid_state
     with store.read() as conn:
-        balances = dict(
-            conn.execute(sa.select(a.c.code, a.c.balance).where(a.c.kind == "wallet")).tuples().all()
-        )
+        wallets = conn.execute(sa.select(a.c.code, a.c.balance).where(a.c.kind == "wallet"))
+        balances = {code: balance for code, balance in wallets}
         deductions = sorted(
             tuple(row)
             for row in conn.execute(sa.select(d.c.service_no, d.c.day, d.c.wh, d.c.amount, d.c["items"]))
