@@ -245,9 +245,9 @@ def test_holds_dismiss_release_and_the_queue_shows_holds_and_commands(url: str, 
     assert missing_note.exit_code == 2 and "--note" in missing_note.stderr
     released = ok(url, "holds", "release", str(second["id"]), "--by", "asha", "--note", "AC installed")
     # Energy on 100 units from the month's first slab (₹304.50), duty ₹6.00 and FPPCA ₹40.00; the
-    # wallet was at zero (no recharge, and held days are not deducted at all).
+    # wallet was at zero (no recharge) less the two held days' fixed charges (2 x ₹0.66).
     assert released.stdout.strip() == (
-        f"held consumption #{second['id']} on {SN} released (100.000 kWh): ₹350.50 deducted, balance -₹350.50"
+        f"held consumption #{second['id']} on {SN} released (100.000 kWh): ₹350.50 deducted, balance -₹351.82"
     )
 
     # Released and deducted: the balance is far below the emergency credit, so the connection is due.

@@ -65,7 +65,15 @@ def test_meter_anomalies_never_drain_the_wallet() -> None:
     assert of(lines, "reading.refused")[0]["reason"] == "register_backwards"
     [held] = of(lines, "consumption.held")
     assert (held["kind"], held["units"]) == ("implausible", "500.000")
-    assert [d["units"] for d in of(lines, "deduction")] == ["7.000", "23.000"]  # the 500 units are not billed
+    deductions = of(lines, "deduction")
+    assert [d["units"] for d in deductions] == [
+        "7.000",
+        "0.000",
+        "23.000",
+    ]  # the 500 units are not billed ...
+    assert [i["component"] for i in deductions[1]["items"]] == [
+        "fixed_charge"
+    ]  # ... the day's fixed charge is
     assert of(lines, "disconnection.due")  # real consumption took it below the emergency credit ...
     assert not of(lines, "command.sent", "state")  # ... but an open hold keeps the supply on
 

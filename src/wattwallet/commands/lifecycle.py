@@ -233,8 +233,7 @@ def _complaint_dict(c: complaints.Complaint, now: dt.datetime) -> dict[str, Any]
 
 
 def _overdue(c: complaints.Complaint, now: dt.datetime) -> bool:
-    """Past its deadline: resolved late, or still open after it."""
-    return (c.resolved_at if c.resolved_at is not None else now) > c.due_at
+    return c.overdue(now=now)
 
 
 @complaint_app.command("open")
@@ -404,10 +403,10 @@ def holds_dismiss(
 @hes_app.command("failures")
 @common.friendly_errors
 def hes_failures(as_json: common.JsonOption = False) -> None:
-    """Commands the HES failed: given up (disconnects wait for staff) or still being retried."""
+    """Commands the HES failed: given up (disconnects wait for staff), still being retried, or sent
+    and never confirmed."""
     with common.context() as ctx:
-        rows = hes_commands.failures(ctx)
-    rows.sort(key=lambda row: (str(row["created_at"]), str(row["id"])))
+        rows = hes_commands.failures(ctx, now=common.now())
     if as_json:
         common.echo_json(
             [

@@ -197,13 +197,21 @@ def amount_to_reconnect(balance: int, *, step: int) -> int:
     return money.round_up_to(max(0, -balance) + 1, step)
 
 
-def failures(ctx: Context) -> list[dict[str, Any]]:
-    """Commands that failed or keep failing, for staff."""
+def failures(
+    ctx: Context, *, now: dt.datetime, unconfirmed_after: dt.timedelta = dt.timedelta(minutes=15)
+) -> list[dict[str, Any]]:
+    """Commands that failed, keep failing, or were sent and never confirmed, oldest first, for staff."""
     h = schema.hes_commands
     with ctx.store.read() as conn:
         rows = conn.execute(
-            sa.select(h).where(
-                sa.or_(h.c.status == "failed", sa.and_(h.c.status == "pending", h.c.attempts > 0))
+            sa.select(h)
+            .where(
+                sa.or_(
+                    h.c.status == "failed",
+                    sa.and_(h.c.status == "pending", h.c.attempts > 0),
+                    sa.and_(h.c.status == "sent", h.c.sent_at < now - unconfirmed_after),
+                )
             )
+            .order_by(h.c.created_at, h.c.id)
         ).all()
     return [dict(row._mapping) for row in rows]

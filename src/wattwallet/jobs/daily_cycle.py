@@ -152,18 +152,19 @@ class _Batch:
         balance = book.wallet
         limit = int(self.ctx.policy.plausible_daily_load_factor * row.sanctioned_load_w * 24 * days)
         if wh > limit:
+            # The energy waits for staff; the days still carry their fixed charges.
             self._hold(row, first_day, last_day, wh)
-        else:
-            recent = [int(v) for v in row.recent_daily_paise.split(",") if v]
-            for day, day_wh in rating.spread(first_day=first_day, last_day=last_day, wh=wh):
-                balance = self._deduct(row, state, balance, day, day_wh)
-                recent.append(self.deductions[-1]["amount"])
-            recent = recent[-self.ctx.policy.adc_window_days :]
-            state["recent_daily_paise"] = ",".join(map(str, recent))
-            default = alerts.default_adc(
-                category=row.category, load_w=row.sanctioned_load_w, rules=self.ctx.policy
-            )
-            state["adc_paise"] = alerts.average_daily(recent=recent, default=default, rules=self.ctx.policy)
+            wh = 0
+        recent = [int(v) for v in row.recent_daily_paise.split(",") if v]
+        for day, day_wh in rating.spread(first_day=first_day, last_day=last_day, wh=wh):
+            balance = self._deduct(row, state, balance, day, day_wh)
+            recent.append(self.deductions[-1]["amount"])
+        recent = recent[-self.ctx.policy.adc_window_days :]
+        state["recent_daily_paise"] = ",".join(map(str, recent))
+        default = alerts.default_adc(
+            category=row.category, load_w=row.sanctioned_load_w, rules=self.ctx.policy
+        )
+        state["adc_paise"] = alerts.average_daily(recent=recent, default=default, rules=self.ctx.policy)
         self._alert(row, state, balance)
         self.states.append(state)
 

@@ -55,7 +55,13 @@ def run(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]]) -> int:
         ).all()
         for row in due:
             if (
-                calendar.earliest_disconnection(row.zero_alert_at, row.disconnect_due_at, days, ctx.policy)
+                lifecycle.earliest_disconnection(
+                    zero_alert_at=row.zero_alert_at,
+                    due_at=row.disconnect_due_at,
+                    now=now,
+                    days=days,
+                    rules=ctx.policy,
+                )
                 > now
             ):
                 continue

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import clock, errors, recharge
+from wattwallet.domain import clock, connection, errors, recharge
+from wattwallet.services import connections
 from wattwallet.store import schema
 
 KINDS = ("reconnection",)
@@ -40,9 +41,9 @@ class Complaint:
     resolved_at: dt.datetime | None
     resolution: str | None
 
-    @property
-    def overdue(self) -> bool:
-        return self.resolved_at is None or self.resolved_at > self.due_at
+    def overdue(self, *, now: dt.datetime) -> bool:
+        """Past its deadline: still open after it, or resolved after it."""
+        return (self.resolved_at or now) > self.due_at
 
 
 def open_complaint(
@@ -62,6 +63,8 @@ def open_complaint(
     if source not in SOURCES:
         raise ComplaintInvalid(f"complaint source must be one of {', '.join(SOURCES)}, got {source!r}")
     ref = recharge.reference(ref)
+    service_no = connection.service_number(service_no)
+    connections.get(conn, service_no)  # raises UnknownConnection
     c = schema.complaints
     earlier = conn.execute(sa.select(c).where(c.c.ref == ref)).first()
     if earlier is not None:
@@ -135,8 +138,12 @@ def resolve_open(
 def resolve_by_staff(
     ctx: Context, *, ref: str, by: str, note: str, now: dt.datetime, events: list[dict[str, Any]]
 ) -> Complaint:
-    if not note.strip():
-        raise ComplaintInvalid("a note saying what was done is required to resolve a complaint")
+    if not note.strip() or len(note) > 2_000:
+        raise ComplaintInvalid("a note (up to 2,000 characters) saying what was done is required")
+    by = by.strip()
+    if not by or len(by) > 64:
+        raise ComplaintInvalid("say who resolved it: 1 to 64 characters")
+    ref = ref.strip()
     with ctx.store.write() as conn:
         c = schema.complaints
         row = conn.execute(sa.select(c).where(c.c.ref == ref)).first()

@@ -2,7 +2,7 @@
 
 Held consumption is never deducted and never leads to a disconnection while it is open. Staff
 either dismiss it (the consumer never pays it) or release implausible consumption that proves
-real: it is then deducted, energy and per-unit charges only (the days' fixed charges were billed),
+real: it is then deducted, energy and per-unit charges only (the cycle billed the held days' fixed charges),
 priced at the connection's current month position, and the usual alert rules follow.
 """
 
@@ -157,8 +157,8 @@ def _open(conn: sa.Connection, hold_id: int) -> Any:
 
 
 def _close(conn: sa.Connection, hold_id: int, status: str, *, by: str, note: str, now: dt.datetime) -> None:
-    if not by.strip() or not note.strip():
-        raise errors.InvalidInput("say who reviewed it (--by) and what was found (--note)")
+    if not 0 < len(by.strip()) <= 64 or not 0 < len(note.strip()) <= 2_000:
+        raise errors.InvalidInput("say who reviewed it (1-64 characters) and what was found (up to 2,000)")
     h = schema.held_consumption
     conn.execute(
         sa.update(h)

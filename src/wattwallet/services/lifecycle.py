@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import calendar, clock, connection, money
+from wattwallet.domain import calendar, clock, connection, money, policy
 from wattwallet.hes import adapter, commands
 from wattwallet.ledger import postings
 from wattwallet.services import balance, complaints, connections, notifications
@@ -29,6 +29,20 @@ def working_days(conn: Connection, *, around: dt.datetime) -> calendar.WorkingDa
     return calendar_repo.load(
         conn, start=day - dt.timedelta(days=7), end=day + dt.timedelta(days=62), now=around
     )
+
+
+def earliest_disconnection(
+    *,
+    zero_alert_at: dt.datetime,
+    due_at: dt.datetime,
+    now: dt.datetime,
+    days: calendar.WorkingDays,
+    rules: policy.Policy,
+) -> dt.datetime:
+    """The first allowed instant at or after `now` (the calendar is loaded around now, so dates long
+    past are brought up to now first; the 24-hour grace after the zero alert is kept)."""
+    grace = dt.timedelta(hours=rules.disconnection_grace_hours)
+    return calendar.earliest_disconnection(max(zero_alert_at, now - grace), max(due_at, now), days, rules)
 
 
 def dispatch(ctx: Context, *, now: dt.datetime, events: Events, only: str | None = None) -> None:
@@ -90,7 +104,13 @@ def _still_disconnect(
         events.append(commands.line(now, "command.cancelled", command, reason="no longer due"))
         return False
     days = working_days(conn, around=now)
-    earliest = calendar.earliest_disconnection(state.zero_alert_at, state.disconnect_due_at, days, ctx.policy)
+    earliest = earliest_disconnection(
+        zero_alert_at=state.zero_alert_at,
+        due_at=state.disconnect_due_at,
+        now=now,
+        days=days,
+        rules=ctx.policy,
+    )
     if now < earliest or not calendar.in_disconnection_window(now, days, ctx.policy):
         commands.postpone(
             conn,

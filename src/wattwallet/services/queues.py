@@ -14,7 +14,6 @@ import datetime as dt
 import sqlalchemy as sa
 
 from wattwallet.context import Context
-from wattwallet.domain import calendar
 from wattwallet.hes import commands
 from wattwallet.ledger import accounts
 from wattwallet.services import lifecycle
@@ -96,11 +95,8 @@ def disconnection_queue(ctx: Context, *, now: dt.datetime) -> list[QueueEntry]:
         # The grace period runs from the zero-balance alert; a row without one (it should not
         # happen: only the alert grants the credit that makes a connection due) counts from due.
         zero_alert_at: dt.datetime | None = row.zero_alert_at
-        # The calendar is loaded from a week before `now`: a connection that fell due earlier
-        # (held, or its command failed) is asked about from `now`, which is also the soonest the
-        # supply could actually be cut.
-        earliest = calendar.earliest_disconnection(
-            zero_alert_at or due_at, max(due_at, now), days, ctx.policy
+        earliest = lifecycle.earliest_disconnection(
+            zero_alert_at=zero_alert_at or due_at, due_at=due_at, now=now, days=days, rules=ctx.policy
         )
         command_id, command_status = open_commands.get(row.service_no, (None, None))
         entries.append(

@@ -82,7 +82,13 @@ def record(ctx: Context, readings: Sequence[Reading], *, now: dt.datetime) -> li
 def _record_one(conn: Connection, reading: Reading, *, now: dt.datetime) -> Outcome:
     m, s, r = schema.meters, schema.prepaid_state, schema.meter_readings
     meter = conn.execute(
-        sa.select(m.c.service_no, s.c.last_read_at, s.c.last_register_wh)
+        sa.select(
+            m.c.service_no,
+            m.c.installed_at,
+            m.c.commissioned_register_wh,
+            s.c.last_read_at,
+            s.c.last_register_wh,
+        )
         .select_from(m.join(s, s.c.service_no == m.c.service_no))
         .where(m.c.serial == reading.meter_serial)
     ).first()
@@ -91,6 +97,14 @@ def _record_one(conn: Connection, reading: Reading, *, now: dt.datetime) -> Outc
     service_no = meter.service_no
     if reading.read_at > now + FUTURE_TOLERANCE:
         return Outcome(reading, service_no, "refused", "reading_in_future", "reading time is in the future")
+    if reading.read_at <= meter.installed_at:
+        return Outcome(
+            reading,
+            service_no,
+            "refused",
+            "reading_before_installation",
+            "the reading is older than the meter's installation on this connection",
+        )
     same = conn.execute(
         sa.select(r.c.register_wh).where(
             r.c.meter_serial == reading.meter_serial, r.c.read_at == reading.read_at

@@ -1,0 +1,162 @@
+"""Lifecycle services on both databases, for the cases the scenarios do not reach."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from tests.conftest import AddConnection
+from wattwallet.context import Context
+from wattwallet.domain import clock
+from wattwallet.hes import commands, simulator
+from wattwallet.jobs import daily_cycle, disconnections, schedule
+from wattwallet.services import complaints, connections, holds, lifecycle, readings
+from wattwallet.store import schema
+
+IST = clock.IST
+
+
+def at(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=IST)
+
+
+def read(ctx: Context, serial: str, when: str, kwh: str) -> readings.Outcome:
+    [outcome] = readings.record(
+        ctx, [readings.parse(meter_serial=serial, read_at=at(when), kwh=kwh)], now=at(when)
+    )
+    return outcome
+
+
+def test_a_connection_due_long_ago_is_disconnected_once_its_hold_is_dismissed(
+    ctx: Context, add_connection: AddConnection
+) -> None:
+    sn = add_connection(meter_serial="SM-OLD", first_recharge_done=True, opening_balance_paise=500)
+    events: list[dict[str, Any]] = []
+    read(ctx, "SM-OLD", "2025-06-03T00:10", "20")  # a normal day takes the balance below the credit
+    daily_cycle.run(ctx, now=at("2025-06-03T06:00"), emit=events.append)
+    read(ctx, "SM-OLD", "2025-06-04T00:10", "900")  # implausible: held
+    daily_cycle.run(ctx, now=at("2025-06-04T06:00"), emit=events.append)
+    assert [e["type"] for e in events].count("disconnection.due") == 1
+    [hold] = holds.listing(ctx)
+    assert disconnections.run(ctx, now=at("2025-06-05T10:00"), events=events) == 0  # on hold: not cut
+    holds.dismiss(ctx, hold_id=hold.id, by="asha", note="meter swapped", now=at("2025-06-16T09:00"))
+    # Due since 3 June, more than a week before: the window job still works out its time.
+    assert disconnections.run(ctx, now=at("2025-06-16T10:00"), events=events) == 1
+    schedule.run_all_now(ctx, now=at("2025-06-16T10:00"), events=events)
+    with ctx.store.read() as conn:
+        assert connections.get(conn, sn).state.value == "disconnected"
+
+
+def test_a_reading_older_than_the_installation_is_refused(
+    ctx: Context, add_connection: AddConnection
+) -> None:
+    add_connection(meter_serial="SM-NEW")  # installed at 2025-06-02 09:00 IST
+    outcome = read(ctx, "SM-NEW", "2025-06-01T00:10", "3")
+    assert (outcome.status, outcome.reason) == ("refused", "reading_before_installation")
+
+
+def test_unknown_meter_and_future_readings_are_refused(ctx: Context, add_connection: AddConnection) -> None:
+    add_connection(meter_serial="SM-F")
+    [unknown] = readings.record(
+        ctx,
+        [readings.parse(meter_serial="SM-NOPE", read_at=at("2025-06-03T00:10"), kwh=1)],
+        now=at("2025-06-03T00:10"),
+    )
+    assert unknown.reason == "unknown_meter"
+    [future] = readings.record(
+        ctx,
+        [readings.parse(meter_serial="SM-F", read_at=at("2025-06-03T00:10"), kwh=1)],
+        now=at("2025-06-02T23:00"),
+    )
+    assert future.reason == "reading_in_future"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"read_at": "yesterday"}, "ISO 8601"),
+        ({"read_at": "2025-06-03T00:10:00"}, "UTC offset"),
+        ({"kwh": "-1"}, "kWh ≥ 0"),
+        ({"kwh": "1.0001"}, "3 decimals"),
+        ({"kwh": "abc"}, "number of kWh"),
+        ({"kwh": True}, "kWh"),
+        ({"meter_serial": ""}, "meter serial"),
+    ],
+)
+def test_malformed_readings_are_refused_before_anything_is_written(
+    fields: dict[str, object], message: str
+) -> None:
+    raw: dict[str, object] = {
+        "meter_serial": "SM-1",
+        "read_at": "2025-06-03T00:10:00+05:30",
+        "kwh": "5",
+    } | fields
+    with pytest.raises(readings.ReadingInvalid, match=message):
+        readings.parse(**raw)
+
+
+def test_complaints_check_the_connection_and_know_when_they_are_overdue(
+    ctx: Context, add_connection: AddConnection
+) -> None:
+    sn = add_connection()
+    events: list[dict[str, Any]] = []
+    with pytest.raises(connections.UnknownConnection), ctx.store.write() as conn:
+        complaints.open_complaint(
+            ctx,
+            conn,
+            service_no="9999999999999",
+            kind="reconnection",
+            ref="C-1",
+            source="consumer",
+            now=at("2025-06-03T10:00"),
+            events=events,
+        )
+    with ctx.store.write() as conn:
+        opened = complaints.open_complaint(
+            ctx,
+            conn,
+            service_no=sn,
+            kind="reconnection",
+            ref="C-1",
+            source="consumer",
+            now=at("2025-06-03T10:00"),
+            events=events,
+        )
+    assert not opened.overdue(now=at("2025-06-03T13:59"))
+    assert opened.overdue(now=at("2025-06-03T14:01"))
+    with pytest.raises(complaints.ComplaintInvalid):
+        complaints.resolve_by_staff(
+            ctx, ref="C-1", by="x" * 65, note="done", now=at("2025-06-03T11:00"), events=events
+        )
+    done = complaints.resolve_by_staff(
+        ctx, ref=" C-1 ", by="ravi", note="relay checked", now=at("2025-06-03T11:00"), events=events
+    )
+    assert done.resolution == "staff" and not done.overdue(now=at("2025-06-09T00:00"))
+
+
+def test_commands_sent_and_never_confirmed_are_shown_to_staff(
+    ctx: Context, add_connection: AddConnection
+) -> None:
+    sn = add_connection(meter_serial="SM-S")
+    head_end = ctx.head_end
+    assert isinstance(head_end, simulator.SimulatedHeadEnd)
+    head_end.set_delay(24 * 60)  # confirmations a day late
+    with ctx.store.write() as conn:
+        command_id = commands.issue(
+            conn,
+            service_no=sn,
+            meter_serial="SM-S",
+            action="reconnect",
+            reason="test",
+            now=at("2025-06-03T10:00"),
+        )
+    lifecycle.dispatch(ctx, now=at("2025-06-03T10:00"), events=[])
+    assert commands.failures(ctx, now=at("2025-06-03T10:10")) == []
+    [stuck] = commands.failures(ctx, now=at("2025-06-03T10:20"))
+    assert (stuck["id"], stuck["status"]) == (command_id, "sent")
+    h = schema.hes_commands
+    with ctx.store.read() as conn:
+        assert conn.execute(sa.select(h.c.attempts).where(h.c.id == command_id)).scalar_one() == 1
