@@ -49,9 +49,8 @@ def main() -> None:
         ctx = Context(store=store, tariffs=tariffs.load(), policy=policy.Policy())
         started = time.perf_counter()
         fleet.build(ctx, fleet.Spec(connections=args.connections, today=TODAY))
-        print(
-            f"built {args.connections} connections with 30 days of history in {time.perf_counter() - started:.1f}s"
-        )
+        built = time.perf_counter() - started
+        print(f"built {args.connections} connections with 30 days of history in {built:.1f}s")
         now = dt.datetime.combine(TODAY, ctx.policy.daily_cycle_time, tzinfo=clock.IST)
         started = time.perf_counter()
         report = daily_cycle.run(ctx, now=now, batch_size=args.batch)
