@@ -140,3 +140,26 @@ def test_a_recharge_that_disagrees_with_its_posting_is_found(ctx: Context, books
             "UPDATE recharges SET to_dues = to_dues + 100, to_wallet = to_wallet - 100 WHERE id = 1"
         )
     assert checks(ctx.store) == {"recharge_split"}
+
+
+def test_a_line_naming_an_unknown_account_is_found(ctx: Context, books: list[str]) -> None:
+    with ctx.store.write() as conn:
+        posting = conn.exec_driver_sql("SELECT max(id) FROM ledger_postings").scalar_one()
+        conn.exec_driver_sql(
+            f"INSERT INTO ledger_lines (posting_id, account_code, amount) VALUES ({posting}, 'revenue:nowhere', 5)"
+        )
+        conn.exec_driver_sql(
+            f"INSERT INTO ledger_lines (posting_id, account_code, amount) VALUES ({posting}, 'clearing:portal', -5)"
+        )
+    found = report(ctx.store).discrepancies
+    assert "line_account" in {d.check for d in found}
+    assert "posting_unchanged" in {d.check for d in found}  # and the posting's digest no longer matches
+
+
+def test_a_line_of_no_posting_is_found(ctx: Context, books: list[str]) -> None:
+    with ctx.store.write() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO ledger_lines (posting_id, account_code, amount) VALUES (99999, 'clearing:portal', 7)"
+        )
+    found = {d.message for d in report(ctx.store).discrepancies}
+    assert "1 ledger line(s) belong to no posting" in found

@@ -76,7 +76,7 @@ def _next_batch(conn: Connection, *, after: str, today: dt.date, size: int) -> S
     s, c = schema.prepaid_state, schema.connections
     query = (
         sa.select(
-            s,
+            *(s.c[name] for name in _BATCH_COLUMNS),
             c.c.category,
             c.c.sanctioned_load_w,
             c.c.language,
@@ -127,7 +127,7 @@ class _Batch:
             end=clock.ist_date(self.now) + dt.timedelta(days=62),
             now=self.now,
         )
-        books = postings.lock_many(self.conn, [row.service_no for row in self.rows])
+        books = postings.lock_range(self.conn, first=self.rows[0].service_no, last=self.rows[-1].service_no)
         for row in self.rows:
             self._bill(row, books[row.service_no])
         ids = postings.post_many(self.conn, books, self.entries, recorded_at=self.now)
@@ -344,6 +344,23 @@ class _Batch:
                 self.emit(event)
 
 
+# What the cycle reads of each connection's state (not the bookkeeping columns it never uses).
+_BATCH_COLUMNS = (
+    "service_no",
+    "billed_through",
+    "billed_register_wh",
+    "last_read_date",
+    "last_register_wh",
+    "month_start",
+    "month_first_day",
+    "mtd_wh",
+    "recent_daily_paise",
+    "adc_paise",
+    "alerts_sent",
+    "zero_alert_at",
+    "emergency_credit_paise",
+    "disconnect_due_at",
+)
 _STATE_COLUMNS = (
     "billed_through",
     "billed_register_wh",

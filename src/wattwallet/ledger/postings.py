@@ -11,8 +11,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -45,6 +45,32 @@ class Book:
     chain_digest: str
 
 
+def lock_range(conn: Connection, *, first: str, last: str) -> dict[str, Book]:
+    """Lock the money of every connection with a service number in [first, last], in code order
+    (as `lock` and `lock_many` do, so lockers never deadlock). A batch job walks service numbers
+    in order, so one range scan replaces a long IN list."""
+    a = schema.ledger_accounts
+    query = (
+        sa.select(a.c.code, a.c.service_no, a.c.balance, a.c.chain_seq, a.c.chain_digest)
+        .where(a.c.service_no >= first, a.c.service_no <= last, a.c.kind.in_(("wallet", "dues")))
+        .order_by(a.c.code)
+    )
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    return _books(conn.execute(query).all())
+
+
+def _books(rows: Sequence[Any]) -> dict[str, Book]:
+    dues = {row.service_no: row.balance for row in rows if row.code.startswith("dues:")}
+    return {
+        row.service_no: Book(
+            row.service_no, row.balance, dues[row.service_no], row.chain_seq, row.chain_digest
+        )
+        for row in rows
+        if row.code.startswith("wallet:")
+    }
+
+
 def lock_many(conn: Connection, service_nos: Sequence[str]) -> dict[str, Book]:
     """Lock many connections' money at once, in code order so that lockers never deadlock."""
     codes = sorted([accounts.wallet(sn) for sn in service_nos] + [accounts.dues(sn) for sn in service_nos])
@@ -56,15 +82,7 @@ def lock_many(conn: Connection, service_nos: Sequence[str]) -> dict[str, Book]:
     )
     if conn.dialect.name != "sqlite":
         query = query.with_for_update()
-    rows = conn.execute(query).all()
-    dues = {row.service_no: row.balance for row in rows if row.code.startswith("dues:")}
-    return {
-        row.service_no: Book(
-            row.service_no, row.balance, dues[row.service_no], row.chain_seq, row.chain_digest
-        )
-        for row in rows
-        if row.code.startswith("wallet:")
-    }
+    return _books(conn.execute(query).all())
 
 
 def lock(conn: Connection, *, service_no: str) -> Book:
@@ -178,8 +196,16 @@ def post_many(
         ("balance", "chain_seq", "chain_digest"),
         [(b.wallet, b.chain_seq, b.chain_digest, accounts.wallet(b.service_no)) for b in touched],
     )
+    # Most postings (daily deductions) never touch dues: write back only the dues that moved.
+    moved = {
+        entry.service_no for entry in entries if any(line.account.startswith("dues:") for line in entry.lines)
+    }
     bulk.update(
-        conn, accounts_table, "code", ("balance",), [(b.dues, accounts.dues(b.service_no)) for b in touched]
+        conn,
+        accounts_table,
+        "code",
+        ("balance",),
+        [(b.dues, accounts.dues(b.service_no)) for b in touched if b.service_no in moved],
     )
     return ids
 
@@ -224,18 +250,16 @@ def posting_digest(
     lines: Sequence[tuple[str, int]],
     prev_digest: str,
 ) -> str:
-    canonical = json.dumps(
-        [
-            service_no,
-            seq,
-            kind,
-            reference,
-            memo,
-            occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-            sorted(lines),
-            prev_digest,
-        ],
-        separators=(",", ":"),
-        ensure_ascii=True,
-    )
+    # Each field length-prefixed: unambiguous whatever the text holds, and cheap to build.
+    fields = [
+        service_no,
+        str(seq),
+        kind,
+        "-" if reference is None else f"+{reference}",
+        memo,
+        occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        *(f"{account}={amount}" for account, amount in sorted(lines)),
+        prev_digest,
+    ]
+    canonical = "".join(f"{len(field)}:{field}" for field in fields)
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -1,6 +1,7 @@
 """`wattwallet ledger verify`: every invariant of the ledger, checked from the stored rows.
 
-1. every posting has at least two lines and its lines sum to zero;
+
+
 2. all accounts together sum to zero;
 3. every stored balance (wallet, dues) equals the sum of its account's lines;
 4. no posting was changed, removed or inserted out of turn: each connection's postings run
@@ -71,6 +72,17 @@ def _postings_balance(conn: Connection, report: Report) -> Iterator[Discrepancy]
     ).scalar_one()
     if orphans:
         yield Discrepancy("posting_balanced", f"{orphans} ledger line(s) belong to no posting")
+    a = schema.ledger_accounts
+    unknown = conn.execute(
+        sa.select(line.c.account_code, sa.func.count())
+        .where(~sa.exists().where(a.c.code == line.c.account_code))
+        .group_by(line.c.account_code)
+        .order_by(line.c.account_code)
+    ).all()
+    for code, count in unknown:
+        yield Discrepancy(
+            "line_account", f"{count} ledger line(s) name account {code!r}, which does not exist"
+        )
 
 
 def _total_is_zero(conn: Connection, report: Report) -> Iterator[Discrepancy]:

@@ -24,13 +24,16 @@ def _adapt(conn: Connection, rows: Sequence[Sequence[Any]]) -> list[tuple[Any, .
     if not dated:
         return [tuple(row) for row in rows]
     seen: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        if value not in seen:
-            seen[value] = _sqlite_value(value)
-        return seen[value]
-
-    return [tuple(convert(v) if i in dated else v for i, v in enumerate(row)) for row in rows]
+    adapted = []
+    for row in rows:
+        values = list(row)
+        for i in dated:
+            value = values[i]
+            if value not in seen:
+                seen[value] = _sqlite_value(value)
+            values[i] = seen[value]
+        adapted.append(tuple(values))
+    return adapted
 
 
 def _sqlite_value(value: Any) -> Any:

@@ -133,20 +133,10 @@ def upgrade() -> None:
         sa.Column("account_code", sa.String(length=64), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.CheckConstraint("amount <> 0", name=op.f("ck_ledger_lines_amount_nonzero")),
-        sa.ForeignKeyConstraint(
-            ["account_code"],
-            ["ledger_accounts.code"],
-            name=op.f("fk_ledger_lines_account_code_ledger_accounts"),
-        ),
-        sa.ForeignKeyConstraint(
-            ["posting_id"],
-            ["ledger_postings.id"],
-            name=op.f("fk_ledger_lines_posting_id_ledger_postings"),
-        ),
+        # No foreign keys on the ledger's hottest table: see store/schema.py.
         sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_lines")),
     )
     with op.batch_alter_table("ledger_lines", schema=None) as batch_op:
-        batch_op.create_index("ix_ledger_lines_account_code", ["account_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_ledger_lines_posting_id"), ["posting_id"], unique=False)
 
     op.create_table(
@@ -235,7 +225,6 @@ def downgrade() -> None:
     op.drop_table("recharges")
     with op.batch_alter_table("ledger_lines", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ledger_lines_posting_id"))
-        batch_op.drop_index("ix_ledger_lines_account_code")
 
     op.drop_table("ledger_lines")
     op.drop_table("meters")
