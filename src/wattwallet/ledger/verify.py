@@ -1,7 +1,7 @@
 """`wattwallet ledger verify`: every invariant of the ledger, checked from the stored rows.
 
-
-
+1. every posting has at least two lines summing to zero, and every line belongs to a posting and
+   names an account that exists (the lines table has no foreign keys, for speed);
 2. all accounts together sum to zero;
 3. every stored balance (wallet, dues) equals the sum of its account's lines;
 4. no posting was changed, removed or inserted out of turn: each connection's postings run
