@@ -164,3 +164,9 @@ def test_unreadable_tariff_file_is_a_clear_error(tmp_path) -> None:  # type: ign
     path.write_text("- just a list\n")
     with pytest.raises(tariff.TariffDataInvalid, match="mapping"):
         tariffs.load(path)
+
+
+@pytest.mark.parametrize("name", ['FPPCA"x', "a b", "", "x" * 49, "levy;drop"])
+def test_levy_names_are_plain_tokens(name: str) -> None:
+    with pytest.raises(tariff.TariffDataInvalid):
+        _book(levies=[{"name": name, "per_unit": "0.1", "valid_from": "2025-04-01"}])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -219,8 +220,14 @@ def _slabs(raw: Iterable[Mapping[str, Any]]) -> Iterable[Slab]:
         yield Slab(None if upto is None else Decimal(str(upto)), rate)
 
 
+_LEVY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,47}$")
+
+
 def _levy(raw: Mapping[str, Any]) -> Levy:
     categories = raw.get("categories")
+    if not _LEVY_NAME.match(str(raw["name"])):
+        # Levy names become account codes and charge components shown to consumers: keep them plain.
+        raise ValueError(f"levy name {raw['name']!r} must be 1-48 letters, digits or . _ + -")
     valid_to = raw.get("valid_to")
     return Levy(
         name=str(raw["name"]),

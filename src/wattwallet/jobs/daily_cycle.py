@@ -14,7 +14,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
-import json
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -187,7 +187,7 @@ class _Batch:
         if total:
             by_account: dict[str, int] = collections.defaultdict(int)
             for item in charge.items:
-                by_account[accounts.for_charge(item.component)] -= item.amount_paise
+                by_account[_account_for(item.component)] -= item.amount_paise
             lines = [postings.Line(accounts.wallet(row.service_no), total)]
             lines += [postings.Line(code, amount) for code, amount in by_account.items() if amount]
             self.entries.append(
@@ -202,7 +202,7 @@ class _Batch:
                 "wh": wh,
                 "amount": total,
                 "balance_after": balance,
-                "items": json.dumps([[i.component, i.amount_paise] for i in charge.items]),
+                "items": _items_json(charge.items),
                 "entry": len(self.entries) - 1 if total else None,
                 "created_at": self.now,
             }
@@ -257,14 +257,17 @@ class _Batch:
             )
 
     def _alert(self, row: Any, state: dict[str, Any], balance: int) -> None:
+        before = balance_rules.state_of(row)
         outcome = alerts.evaluate(
             balance=balance,
             adc=state["adc_paise"],
-            state=balance_rules.state_of(row),
+            state=before,
             now=self.now,
             rules=self.ctx.policy,
         )
         state.update(balance_rules.state_values(outcome.state))
+        if outcome.state == before and not outcome.alerts:
+            return  # the usual night: nothing crossed, nothing re-armed
         follow = balance_rules.consequences(
             outcome,
             service_no=row.service_no,
@@ -342,6 +345,18 @@ class _Batch:
         if self.emit:
             for event in self.events:
                 self.emit(event)
+
+
+@functools.lru_cache(maxsize=256)
+def _account_for(component: str) -> str:
+    return accounts.for_charge(component)
+
+
+def _items_json(items: Sequence[Any]) -> str:
+    """[[component, paise], ...] as JSON, built directly (json.dumps per row is a hot spot). Safe
+    without escaping: components are slab bounds, fixed names and levy names the tariff loader
+    restricts to letters, digits and . _ + -."""
+    return "[" + ",".join([f'["{i.component}",{i.amount_paise}]' for i in items]) + "]"
 
 
 # What the cycle reads of each connection's state (not the bookkeeping columns it never uses).

@@ -177,10 +177,12 @@ def format_money_babel(paise: int, language: str) -> str:
     return format_currency(rupees, "INR", locale=_BABEL_LOCALE[language]).translate(_ODD_SPACES)
 
 
+@functools.lru_cache(maxsize=4096)  # the same due dates recur across thousands of messages a night
 def format_day(day: dt.date, language: str) -> str:
     return format_date(day, "medium", locale=_BABEL_LOCALE[language]).translate(_ODD_SPACES)
 
 
+@functools.lru_cache(maxsize=4096)  # the same window openings recur across thousands of messages
 def format_instant(instant: dt.datetime, language: str) -> str:
     """The instant as a clock in India shows it: medium date, short time (no seconds)."""
     locale = _BABEL_LOCALE[language]
