@@ -39,6 +39,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=100_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--batch", type=int, default=daily_cycle.DEFAULT_BATCH)
+    parser.add_argument("--workers", type=int, default=1, help="processes billing disjoint ranges")
     parser.add_argument("--verify", action="store_true", help="run ledger verify afterwards (slow)")
     args = parser.parse_args()
 
@@ -53,13 +54,13 @@ def main() -> None:
         print(f"built {args.connections} connections with 30 days of history in {built:.1f}s")
         now = dt.datetime.combine(TODAY, ctx.policy.daily_cycle_time, tzinfo=clock.IST)
         started = time.perf_counter()
-        report = daily_cycle.run(ctx, now=now, batch_size=args.batch)
+        report = daily_cycle.run(ctx, now=now, batch_size=args.batch, workers=args.workers)
         elapsed = time.perf_counter() - started
         print(
             f"cycle: {report.connections} connections, {report.days} days billed, "
             f"{report.deducted_paise / 100:,.2f} rupees deducted, alerts {dict(report.alerts)}, "
             f"{report.due} due, {report.notifications} notifications, {report.batches} batches, "
-            f"{elapsed:.2f}s"
+            f"{args.workers} worker(s), {elapsed:.2f}s"
         )
         if args.verify:
             with store.read() as conn:

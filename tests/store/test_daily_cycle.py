@@ -166,3 +166,17 @@ def test_a_killed_run_restarted_ends_where_an_uninterrupted_run_ends(
         result = verify.verify(conn)
     assert result.ok, result.discrepancies
     control.dispose()
+
+
+def test_two_worker_processes_bill_exactly_what_one_process_bills(ctx: Context, tmp_path: Path) -> None:
+    spec = fleet.Spec(connections=300, today=TODAY)
+    fleet.build(ctx, spec)
+    report = daily_cycle.run(ctx, now=RUN_AT, batch_size=50, workers=2)
+    assert report.connections == 300 and report.batches >= 6
+    control = db.Store.from_url(f"sqlite:///{tmp_path / 'control.db'}")
+    migrate.upgrade(control.engine)
+    control_ctx = Context(store=control, tariffs=tariffs.load(), policy=policy.Policy())
+    fleet.build(control_ctx, spec)
+    daily_cycle.run(control_ctx, now=RUN_AT)
+    assert outcome(ctx.store) == outcome(control)
+    control.dispose()

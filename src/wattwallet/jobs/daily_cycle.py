@@ -15,6 +15,7 @@ import collections
 import dataclasses
 import datetime as dt
 import functools
+import multiprocessing
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,11 +23,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import alerts, clock, money, rating
+from wattwallet.domain import alerts, clock, money, policy, rating, tariff
 from wattwallet.ledger import accounts, postings
 from wattwallet.services import balance as balance_rules
 from wattwallet.services import notifications
-from wattwallet.store import bulk, calendar_repo, schema
+from wattwallet.store import bulk, calendar_repo, db, schema
 
 Emit = Callable[[dict[str, Any]], None]
 DEFAULT_BATCH = 2_000
@@ -51,17 +52,36 @@ def run(
     batch_size: int = DEFAULT_BATCH,
     emit: Emit | None = None,
     on_batch: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> Report:
-    """Bill everything billable as of `now`. `on_batch` hears the count after each committed batch."""
-    report = Report()
+    """Bill everything billable as of `now`. `on_batch` hears the count after each committed batch.
+
+    With `workers` > 1 the service numbers are split into that many ranges, each billed by its own
+    process (PostgreSQL runs them side by side; SQLite takes their writes one at a time)."""
     with ctx.store.write() as conn:
         accounts.ensure_system_accounts(
             conn, now=now, codes=accounts.charge_accounts([levy.name for levy in ctx.tariffs.levies])
         )
-    after = ""
+    if workers > 1:
+        return _run_in_processes(ctx, now=now, batch_size=batch_size, workers=workers)
+    return _run_range(ctx, now=now, batch_size=batch_size, emit=emit, on_batch=on_batch)
+
+
+def _run_range(
+    ctx: Context,
+    *,
+    now: dt.datetime,
+    batch_size: int,
+    emit: Emit | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    after: str = "",
+    upto: str | None = None,
+) -> Report:
+    """Bill the connections with service numbers in (after, upto], batch by batch."""
+    report = Report()
     while True:
         with ctx.store.write() as conn:
-            rows = _next_batch(conn, after=after, today=clock.ist_date(now), size=batch_size)
+            rows = _next_batch(conn, after=after, upto=upto, today=clock.ist_date(now), size=batch_size)
             if not rows:
                 break
             _Batch(ctx, conn, rows, now=now, report=report, emit=emit).run()
@@ -72,7 +92,59 @@ def run(
     return report
 
 
-def _next_batch(conn: Connection, *, after: str, today: dt.date, size: int) -> Sequence[Any]:
+def _run_in_processes(ctx: Context, *, now: dt.datetime, batch_size: int, workers: int) -> Report:
+    s = schema.prepaid_state
+    with ctx.store.read() as conn:
+        count = conn.execute(sa.select(sa.func.count()).select_from(s)).scalar_one()
+        bounds = (
+            [
+                conn.execute(
+                    sa.select(s.c.service_no).order_by(s.c.service_no).offset(count * k // workers).limit(1)
+                ).scalar_one()
+                for k in range(1, workers)
+            ]
+            if count
+            else []
+        )
+    edges = ["", *bounds]
+    ranges = [(lo, hi) for lo, hi in zip(edges, [*bounds, None], strict=True)]
+    url = ctx.store.engine.url.render_as_string(hide_password=False)
+    jobs = [(url, ctx.tariffs, ctx.policy, now, batch_size, lo, hi) for lo, hi in ranges]
+    with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
+        parts = pool.starmap(_worker, jobs)
+    total = Report()
+    for part in parts:
+        for name in ("connections", "days", "deducted_paise", "held", "due", "notifications", "batches"):
+            setattr(total, name, getattr(total, name) + getattr(part, name))
+        total.alerts.update(part.alerts)
+    return total
+
+
+def _worker(
+    url: str,
+    book: tariff.TariffBook,
+    rules: policy.Policy,
+    now: dt.datetime,
+    batch_size: int,
+    after: str,
+    upto: str | None,
+) -> Report:
+    store = db.Store.from_url(url)
+    try:
+        return _run_range(
+            Context(store=store, tariffs=book, policy=rules),
+            now=now,
+            batch_size=batch_size,
+            after=after,
+            upto=upto,
+        )
+    finally:
+        store.dispose()
+
+
+def _next_batch(
+    conn: Connection, *, after: str, upto: str | None, today: dt.date, size: int
+) -> Sequence[Any]:
     s, c = schema.prepaid_state, schema.connections
     query = (
         sa.select(
@@ -84,6 +156,7 @@ def _next_batch(conn: Connection, *, after: str, today: dt.date, size: int) -> S
         .select_from(s.join(c, c.c.service_no == s.c.service_no))
         .where(
             s.c.service_no > after,
+            s.c.service_no <= upto if upto is not None else sa.true(),
             s.c.last_read_date > s.c.billed_through,
             s.c.last_read_date <= today,
             c.c.billing_mode == "prepaid",
