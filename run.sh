@@ -6,8 +6,10 @@ cd "$(dirname "$0")"
 source scripts/bootstrap.sh
 
 for scenario in examples/scenarios/*.yaml; do
+  echo
   echo "== scenario ${scenario}"
-  wattwallet scenario run "$scenario"
+  sed -n '/^[a-z]/q;s/^# \{0,1\}//p' "$scenario"   # what it shows: the comment at its top
+  wattwallet scenario run --compliance "$scenario"
 done
 
 mkdir -p var
@@ -26,4 +28,7 @@ wattwallet recharge 2234567890001 1000 --channel counter --ref SC-DEMO-2
 wattwallet wallet 1234567890123
 wattwallet wallet 2234567890001
 wattwallet ledger verify
+wattwallet jobs run                 # one worker tick at the real time: whatever is due now
+wattwallet disconnections queue
+wattwallet report compliance --from "$(date +%Y-%m-01)" --to "$(date +%Y-%m-%d)"
 echo "Demo ready. Try: WATTWALLET_DATABASE_URL=$WATTWALLET_DATABASE_URL .venv/bin/wattwallet --help"
