@@ -79,17 +79,30 @@ def _run_range(
 ) -> Report:
     """Bill the connections with service numbers in (after, upto], batch by batch."""
     report = Report()
+    today = clock.ist_date(now)
     while True:
-        with ctx.store.write() as conn:
-            rows = _next_batch(conn, after=after, upto=upto, today=clock.ist_date(now), size=batch_size)
-            if not rows:
+        for attempt in range(1, 4):
+            try:
+                with ctx.store.write() as conn:
+                    candidates = _next_batch(
+                        conn, after=after, upto=upto, today=today, size=batch_size, lock=False
+                    )
+                    if not candidates:
+                        return report
+                    last = candidates[-1].service_no
+                    # Money rows first, then state rows: the order recharges and short bills use too.
+                    books = postings.lock_range(conn, first=candidates[0].service_no, last=last)
+                    rows = _next_batch(conn, after=after, upto=last, today=today, size=batch_size, lock=True)
+                    if rows:  # none, if another run billed them meanwhile
+                        _Batch(ctx, conn, rows, books, now=now, report=report, emit=emit).run()
                 break
-            _Batch(ctx, conn, rows, now=now, report=report, emit=emit).run()
-        after = rows[-1].service_no
+            except sa.exc.DBAPIError as exc:
+                if attempt == 3 or not db.is_transient(exc):
+                    raise
+        after = last
         report.batches += 1
         if on_batch:
             on_batch(report.batches)
-    return report
 
 
 def _run_in_processes(ctx: Context, *, now: dt.datetime, batch_size: int, workers: int) -> Report:
@@ -143,7 +156,7 @@ def _worker(
 
 
 def _next_batch(
-    conn: Connection, *, after: str, upto: str | None, today: dt.date, size: int
+    conn: Connection, *, after: str, upto: str | None, today: dt.date, size: int, lock: bool
 ) -> Sequence[Any]:
     s, c = schema.prepaid_state, schema.connections
     query = (
@@ -165,7 +178,7 @@ def _next_batch(
         .order_by(s.c.service_no)
         .limit(size)
     )
-    if conn.dialect.name != "sqlite":
+    if lock and conn.dialect.name != "sqlite":
         query = query.with_for_update(of=s)
     return conn.execute(query).all()
 
@@ -178,12 +191,14 @@ class _Batch:
         ctx: Context,
         conn: Connection,
         rows: Sequence[Any],
+        books: dict[str, postings.Book],
         *,
         now: dt.datetime,
         report: Report,
         emit: Emit | None,
     ) -> None:
-        self.ctx, self.conn, self.rows, self.now, self.report, self.emit = ctx, conn, rows, now, report, emit
+        self.ctx, self.conn, self.rows, self.books = ctx, conn, rows, books
+        self.now, self.report, self.emit = now, report, emit
         self.at = clock.ist_iso(now)
         self.entries: list[postings.Entry] = []
         self.deductions: list[dict[str, Any]] = []
@@ -200,10 +215,9 @@ class _Batch:
             end=clock.ist_date(self.now) + dt.timedelta(days=62),
             now=self.now,
         )
-        books = postings.lock_range(self.conn, first=self.rows[0].service_no, last=self.rows[-1].service_no)
         for row in self.rows:
-            self._bill(row, books[row.service_no])
-        ids = postings.post_many(self.conn, books, self.entries, recorded_at=self.now)
+            self._bill(row, self.books[row.service_no])
+        ids = postings.post_many(self.conn, self.books, self.entries, recorded_at=self.now)
         self._write(ids)
 
     def _bill(self, row: Any, book: postings.Book) -> None:

@@ -76,7 +76,18 @@ def parse(*, meter_serial: object, read_at: object, kwh: object) -> Reading:
 def record(ctx: Context, readings: Sequence[Reading], *, now: dt.datetime) -> list[Outcome]:
     """Store a batch of readings in one transaction; each gets its own outcome."""
     with ctx.store.write() as conn:
-        return [_record_one(conn, reading, now=now) for reading in readings]
+        m = schema.meters
+        serials = sorted({r.meter_serial for r in readings})
+        owners = {
+            serial: service_no
+            for serial, service_no in conn.execute(
+                sa.select(m.c.serial, m.c.service_no).where(m.c.serial.in_(serials))
+            )
+        }
+        # Touch connections in service-number order (the order every batch locks in): no deadlocks.
+        order = sorted(range(len(readings)), key=lambda i: (owners.get(readings[i].meter_serial, ""), i))
+        outcomes: dict[int, Outcome] = {i: _record_one(conn, readings[i], now=now) for i in order}
+        return [outcomes[i] for i in range(len(readings))]
 
 
 def _record_one(conn: Connection, reading: Reading, *, now: dt.datetime) -> Outcome:

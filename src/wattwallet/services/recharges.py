@@ -13,7 +13,7 @@ from wattwallet.context import Context
 from wattwallet.domain import clock, connection, errors, money, recharge
 from wattwallet.ledger import accounts, postings
 from wattwallet.services import balance, connections, lifecycle, notifications
-from wattwallet.store import schema
+from wattwallet.store import db, schema
 
 
 class PaidInFuture(errors.InvalidInput):
@@ -64,7 +64,7 @@ def recharge_wallet(
         raise money.AmountNotPositive("amount must be greater than zero")
     if request.paid_at > now:
         raise PaidInFuture("the payment time is later than now")
-    for attempt in (1, 2):
+    for attempt in (1, 2, 3):
         follow: list[dict[str, Any]] = []
         try:
             with ctx.store.write() as conn:
@@ -77,7 +77,11 @@ def recharge_wallet(
             return receipt
         except sa.exc.IntegrityError as exc:
             # A concurrent request with the same reference committed first: answer as a repeat.
-            if attempt == 2 or not _is_reference_clash(exc):
+            if attempt == 3 or not _is_reference_clash(exc):
+                raise
+        except sa.exc.DBAPIError as exc:
+            # Lost a deadlock or serialization race (PostgreSQL): nothing was written; try again.
+            if attempt == 3 or not db.is_transient(exc):
                 raise
     raise AssertionError("unreachable")
 
