@@ -52,14 +52,26 @@ def test_emergency_credit_is_fixed_when_the_balance_reached_zero() -> None:
     assert bigger_adc.became_due  # the credit stays at the ADC of the day it was granted
 
 
-def test_alerts_re_arm_only_above_their_level() -> None:
+def test_advance_alerts_re_arm_only_above_their_level() -> None:
+    out = step(30_000, alerts.State())
+    out = step(15_000, out.state)
+    assert kinds(out) == ["low_balance_3_days"]
+    assert kinds(step(14_000, out.state)) == []
+    assert kinds(step(15_001, out.state)) == []  # above the level: re-armed, nothing to send
+    rearmed = step(15_001, out.state).state
+    assert kinds(step(15_000, rearmed)) == ["low_balance_3_days"]
+    assert kinds(step(14_000, step(14_999, out.state).state)) == []  # never above it: not re-armed
+
+
+def test_back_above_zero_starts_a_new_warning_cycle() -> None:
+    """A consumer who recharges out of emergency credit but stays below the advance levels is
+    told at once, so a later disconnection is always preceded by all three alerts."""
     out = step(-100, alerts.State())
     out = step(9_000, out.state)  # recharge: above zero, below 2 x ADC
+    assert kinds(out) == ["low_balance_3_days", "low_balance_2_days"]
     assert out.state.zero_alert_at is None and out.state.emergency_credit == 0
-    assert kinds(step(0, out.state)) == ["zero_balance"]  # zero re-armed
-    assert kinds(step(9_999, out.state)) == []  # 2-day level not re-armed, still below it
-    out = step(30_000, out.state)
-    assert kinds(step(15_000, out.state)) == ["low_balance_3_days"]
+    assert kinds(step(0, out.state)) == ["zero_balance"]
+    assert kinds(step(9_999, out.state)) == []
 
 
 def test_a_recharge_clears_a_due_disconnection() -> None:

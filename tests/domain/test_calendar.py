@@ -221,16 +221,25 @@ def test_grace_inside_the_next_days_window(days: calendar.WorkingDays) -> None:
 
 
 def test_grace_pushes_past_the_window_to_the_next_working_day(days: calendar.WorkingDays) -> None:
-    # Zero alert Thursday 12:30, due at once. Friday 12:30 is still inside the window.
-    zero = ist(2025, 6, 12, 12, 30)
-    assert calendar.earliest_disconnection(zero, zero, days, RULES) == ist(2025, 6, 13, 12, 30)
-    # Thursday 12:59:59 inside the window, yet 24 h later is Friday 12:59:59, still inside...
-    zero = ist(2025, 6, 12, 12, 59, 59)
-    assert calendar.earliest_disconnection(zero, zero, days, RULES) == ist(2025, 6, 13, 12, 59, 59)
-    # ...but at 13:00 Thursday, Friday's window has closed by the time grace ends; Saturday is
-    # the second Saturday, then Sunday: Monday 10:00.
+    # Zero alert Thursday 12:00, due at once: Friday 12:00 is still a time a disconnect may go.
+    zero = ist(2025, 6, 12, 12, 0)
+    assert calendar.earliest_disconnection(zero, zero, days, RULES) == ist(2025, 6, 13, 12, 0)
+    # Thursday 12:45: 24 h later is inside Friday's window but within the 30-minute cut-off before
+    # 13:00 (a slow head end must not cut late); Saturday is the second Saturday, then Sunday.
+    zero = ist(2025, 6, 12, 12, 45)
+    assert calendar.earliest_disconnection(zero, zero, days, RULES) == ist(2025, 6, 16, 10)
+    # At 13:00 Thursday, Friday's window has closed by the time grace ends: Monday 10:00 too.
     zero = ist(2025, 6, 12, 13, 0)
     assert calendar.earliest_disconnection(zero, zero, days, RULES) == ist(2025, 6, 16, 10)
+
+
+def test_no_disconnect_is_sent_within_the_cut_off_before_the_window_closes(
+    days: calendar.WorkingDays,
+) -> None:
+    assert calendar.next_send_time(ist(2025, 6, 13, 12, 29, 59), days, RULES) == ist(2025, 6, 13, 12, 29, 59)
+    assert calendar.next_send_time(ist(2025, 6, 13, 12, 30), days, RULES) == ist(2025, 6, 16, 10)
+    no_cutoff = RULES.model_copy(update={"disconnection_cutoff_minutes": 0})
+    assert calendar.next_send_time(ist(2025, 6, 13, 12, 59), days, no_cutoff) == ist(2025, 6, 13, 12, 59)
 
 
 def test_grace_never_shortened_by_being_due_in_a_window(days: calendar.WorkingDays) -> None:

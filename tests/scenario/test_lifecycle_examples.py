@@ -214,3 +214,47 @@ def test_language_can_change_any_time() -> None:
     languages = [(n["kind"], n["language"]) for n in of(lines, "notification")]
     assert languages[0] == ("low_balance_3_days", "en")
     assert ("zero_balance", "te") in languages
+
+
+def test_an_open_short_bill_becomes_arrears_at_termination() -> None:
+    lines = replay("short_bill_at_termination.yaml")
+    [ended] = of(lines, "termination")
+    assert (ended["final_balance"], ended["arrears"]) == ("-52.96", "402.96")  # wallet debit + ₹350 bill
+    assert not of(lines, "short_bill.reminder", "short_bill.deducted")  # nothing more for a closed wallet
+
+
+def test_a_recharge_while_the_disconnect_is_with_the_hes() -> None:
+    lines = replay("recharge_during_disconnection.yaml", compliance=True)
+    assert not of(lines, "command.cancelled")  # it was already sent: nothing to call off
+    states = [(s["at"][11:16], s["to"]) for s in of(lines, "state")]
+    assert states == [("10:40", "disconnected"), ("11:20", "active")]
+    assert [n["kind"] for n in of(lines, "notification")].count("disconnected") == 0  # told nothing false
+    [opened] = of(lines, "complaint.opened")
+    assert opened["source"] == "auto" and opened["at"][11:16] == "10:40"  # already past 10:10 + 15 min
+    [report] = of(lines, "compliance")
+    assert report["reconnections_within_15_min_of_payment"] == {
+        "total": 1,
+        "within": 0,
+        "percent": 0.0,
+        "worst_minutes": 70.0,
+    }
+
+
+def test_no_disconnect_is_sent_in_the_last_half_hour_of_the_window() -> None:
+    lines = replay("window_cut_off.yaml", compliance=True)
+    [due] = of(lines, "disconnection.due")
+    assert (due["at"], due["earliest"]) == ("2025-06-17T12:40:00+05:30", "2025-06-19T10:00:00+05:30")
+    [cut] = [s for s in of(lines, "state") if s["to"] == "disconnected"]
+    assert cut["at"] == "2025-06-19T10:20:00+05:30"
+    assert of(lines, "compliance")[0]["disconnections_outside_window"] == 0
+
+
+def test_a_new_warning_cycle_after_reconnection() -> None:
+    lines = replay("warnings_after_reconnection.yaml", compliance=True)
+    at_recharge = [a["kind"] for a in of(lines, "alert") if a["at"] == "2025-06-08T22:40:00+05:30"]
+    assert at_recharge == ["low_balance_3_days", "low_balance_2_days"]
+    sent = [c["at"][11:19] for c in of(lines, "command.sent") if c["command"] == "reconnect"]
+    assert sent == ["22:41:30"]  # the second payment sent it at once, not after the back-off
+    [report] = of(lines, "compliance")
+    assert report["disconnections"] == 2
+    assert report["disconnections_without_alerts_and_emergency_credit"] == 0

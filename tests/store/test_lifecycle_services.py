@@ -160,3 +160,31 @@ def test_commands_sent_and_never_confirmed_are_shown_to_staff(
     h = schema.hes_commands
     with ctx.store.read() as conn:
         assert conn.execute(sa.select(h.c.attempts).where(h.c.id == command_id)).scalar_one() == 1
+
+
+def test_a_second_dispatcher_with_a_stale_list_does_not_send_again(
+    ctx: Context, add_connection: AddConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sn = add_connection(meter_serial="SM-TWICE")
+    with ctx.store.write() as conn:
+        commands.issue(
+            conn,
+            service_no=sn,
+            meter_serial="SM-TWICE",
+            action="reconnect",
+            reason="test",
+            now=at("2025-06-03T10:00"),
+        )
+    with ctx.store.read() as conn:
+        stale = commands.due(conn, now=at("2025-06-03T10:00"))
+    sent: list[str] = []
+    head_end = ctx.head_end
+    assert isinstance(head_end, simulator.SimulatedHeadEnd)
+    original_send = head_end.send
+    monkeypatch.setattr(
+        head_end, "send", lambda command, now: (sent.append(command.id), original_send(command, now=now))
+    )
+    lifecycle.dispatch(ctx, now=at("2025-06-03T10:00"), events=[])
+    monkeypatch.setattr(commands, "due", lambda conn, now, only=None: stale)  # read before the first sent it
+    lifecycle.dispatch(ctx, now=at("2025-06-03T10:00"), events=[])
+    assert len(sent) == 1

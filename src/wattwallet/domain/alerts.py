@@ -45,11 +45,19 @@ def levels(*, adc: int, rules: policy.Policy) -> list[Level]:
 
 def evaluate(*, balance: int, adc: int, state: State, now: dt.datetime, rules: policy.Policy) -> Outcome:
     """Send every level newly crossed (several at once after a large deduction), re-arm every
-    level the balance climbed back above, grant emergency credit at zero, mark due below it."""
+    level the balance climbed back above, grant emergency credit at zero, mark due below it.
+
+    A balance back above zero re-arms every level, not only zero: a consumer who comes back from
+    emergency credit starts a new warning cycle, so a later disconnection is always preceded by
+    all three alerts (and one still below the advance levels is told so at once)."""
     sent, new = state.sent, []
     zero_alert_at, credit, due_at = state.zero_alert_at, state.emergency_credit, state.disconnect_due_at
     granted = None
-    for index, level in enumerate(levels(adc=adc, rules=rules)):
+    all_levels = levels(adc=adc, rules=rules)
+    zero_bit = 1 << (len(all_levels) - 1)
+    if sent & zero_bit and balance > 0:
+        sent, zero_alert_at, credit = 0, None, 0
+    for index, level in enumerate(all_levels):
         bit = 1 << index
         if sent & bit and balance > level.threshold:
             sent &= ~bit

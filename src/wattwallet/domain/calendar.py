@@ -236,12 +236,22 @@ def next_window_start(instant: dt.datetime, calendar: Calendar, rules: policy.Po
     return window_on(day, rules)[0]
 
 
+def next_send_time(instant: dt.datetime, calendar: Calendar, rules: policy.Policy) -> dt.datetime:
+    """`instant` itself if a disconnect may be sent then, else the next instant one may: inside a
+    window and not within the cut-off before its end (so a slow head end cannot cut past 13:00)."""
+    candidate = next_window_start(instant, calendar, rules)
+    window_end = window_on(candidate.astimezone(clock.IST).date(), rules)[1]
+    if candidate < window_end - dt.timedelta(minutes=rules.disconnection_cutoff_minutes):
+        return candidate
+    return next_window_start(window_end, calendar, rules)
+
+
 def earliest_disconnection(
     zero_alert_at: dt.datetime, due_at: dt.datetime, calendar: Calendar, rules: policy.Policy
 ) -> dt.datetime:
-    """The first instant inside a disconnection window that is no sooner than `due_at` and no
-    sooner than the grace period after the zero-balance alert."""
+    """The first instant a disconnect may be sent (see next_send_time) that is no sooner than
+    `due_at` and no sooner than the grace period after the zero-balance alert."""
     clock.require_aware(zero_alert_at, "zero_alert_at")
     clock.require_aware(due_at, "due_at")
     not_before = max(due_at, zero_alert_at + dt.timedelta(hours=rules.disconnection_grace_hours))
-    return next_window_start(not_before, calendar, rules)
+    return next_send_time(not_before, calendar, rules)

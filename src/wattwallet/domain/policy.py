@@ -44,6 +44,11 @@ class Policy(BaseModel):
     disconnection_window_end: dt.time = Field(dt.time(13, 0), description="Disconnections until, IST")
     disconnection_grace_hours: int = Field(24, ge=0, description="No disconnection sooner after zero alert")
     disconnection_tick_minutes: int = Field(15, gt=0, description="How often the window job looks, minutes")
+    disconnection_cutoff_minutes: int = Field(
+        30,
+        ge=0,
+        description="No disconnect is sent this close to the window's end (a slow HES must not cut late)",
+    )
     hes_retry_minutes: tuple[int, ...] = Field((1, 5, 15, 60), description="Backoff between HES retries")
     notice_time: dt.time = Field(dt.time(9, 0), description="Short-bill reminders and deductions go at, IST")
 

@@ -75,12 +75,12 @@ def issue(
     return command_id
 
 
-def open_command(conn: Connection, *, service_no: str, action: str) -> str | None:
+def open_command(conn: Connection, *, service_no: str, action: str, status: str | None = None) -> str | None:
+    """The connection's open command for `action` (pending or sent; or only `status`), if any."""
     h = schema.hes_commands
+    statuses = (status,) if status else OPEN_STATUSES
     return conn.execute(
-        sa.select(h.c.id).where(
-            h.c.service_no == service_no, h.c.command == action, h.c.status.in_(OPEN_STATUSES)
-        )
+        sa.select(h.c.id).where(h.c.service_no == service_no, h.c.command == action, h.c.status.in_(statuses))
     ).scalar()
 
 
@@ -143,13 +143,16 @@ def record_send(
         }
     else:
         values = {"status": "failed", "attempts": attempts, "last_error": error, "next_attempt_at": None}
-    conn.execute(sa.update(h).where(h.c.id == command.id).values(**values))
+    conn.execute(sa.update(h).where(h.c.id == command.id, h.c.status == "pending").values(**values))
     return str(values.get("status", "pending"))
 
 
-def postpone(conn: Connection, *, command_id: str, until: dt.datetime) -> None:
+def postpone(conn: Connection, *, command_id: str, until: dt.datetime, only_pending: bool = False) -> None:
     h = schema.hes_commands
-    conn.execute(sa.update(h).where(h.c.id == command_id).values(next_attempt_at=until))
+    query = sa.update(h).where(h.c.id == command_id)
+    if only_pending:
+        query = query.where(h.c.status == "pending")
+    conn.execute(query.values(next_attempt_at=until))
 
 
 def settle(conn: Connection, confirmation: adapter.Confirmation) -> CommandRow | None:
@@ -215,3 +218,17 @@ def failures(
             .order_by(h.c.created_at, h.c.id)
         ).all()
     return [dict(row._mapping) for row in rows]
+
+
+def claim(conn: Connection, *, command_id: str, now: dt.datetime) -> CommandRow | None:
+    """Re-read a due command under a row lock: None if another dispatcher took it meanwhile."""
+    h = schema.hes_commands
+    query = sa.select(h).where(h.c.id == command_id, h.c.status == "pending", h.c.next_attempt_at <= now)
+    if conn.dialect.name != "sqlite":
+        query = query.with_for_update()
+    r = conn.execute(query).first()
+    return (
+        None
+        if r is None
+        else CommandRow(r.id, r.service_no, r.meter_serial, r.command, r.status, r.attempts, r.paid_at)
+    )

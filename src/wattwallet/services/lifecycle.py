@@ -49,9 +49,12 @@ def dispatch(ctx: Context, *, now: dt.datetime, events: Events, only: str | None
     """Send every command whose time has come, each in its own transaction."""
     with ctx.store.read() as conn:
         due = commands.due(conn, now=now, only=only)
-    for command in due:
+    for listed in due:
         with ctx.store.write() as conn:
-            book = commands.lock(conn, command.service_no)
+            book = commands.lock(conn, listed.service_no)
+            command = commands.claim(conn, command_id=listed.id, now=now)
+            if command is None:
+                continue  # sent (or settled) by another dispatcher since the list was read
             if command.action == commands.DISCONNECT and not _still_disconnect(
                 ctx, conn, command, book, now, events
             ):
@@ -111,12 +114,9 @@ def _still_disconnect(
         days=days,
         rules=ctx.policy,
     )
-    if now < earliest or not calendar.in_disconnection_window(now, days, ctx.policy):
-        commands.postpone(
-            conn,
-            command_id=command.id,
-            until=max(earliest, calendar.next_window_start(now, days, ctx.policy)),
-        )
+    send_at = max(earliest, calendar.next_send_time(now, days, ctx.policy))
+    if send_at > now:  # too early, outside the window, or too close to its end: wait for the next
+        commands.postpone(conn, command_id=command.id, until=send_at)
         return False
     return True
 
@@ -155,6 +155,8 @@ def _disconnected(
     events: Events,
 ) -> list[str]:
     target = connections.get(conn, command.service_no)
+    if target.state is not connection.State.ACTIVE:
+        return []  # terminated meanwhile (its commands were cancelled): nothing to change
     _set_state(
         conn,
         target,
@@ -165,6 +167,17 @@ def _disconnected(
         at=at,
         events=events,
     )
+    if book.wallet > 0:
+        # A recharge landed while the command was with the HES: put the supply back at once, and
+        # measure (and escalate) from that payment, not from now.
+        r, h = schema.recharges, schema.hes_commands
+        issued = conn.execute(sa.select(h.c.created_at).where(h.c.id == command.id)).scalar_one()
+        paid_at = conn.execute(
+            sa.select(sa.func.min(r.c.paid_at)).where(
+                r.c.service_no == target.service_no, r.c.recorded_at >= issued
+            )
+        ).scalar()
+        return [_reconnect(conn, target, paid_at=paid_at, now=at)]
     needed = commands.amount_to_reconnect(book.wallet, step=ctx.policy.recharge_multiple_paise)
     message = notifications.Message(
         target.service_no,
@@ -173,8 +186,6 @@ def _disconnected(
         {"balance": book.wallet, "amount_needed": needed},
     )
     balance.notify(conn, [message], now=at, events=events)
-    if book.wallet > 0:  # a recharge raced the command: put the supply back at once
-        return [_reconnect(conn, target, paid_at=None, now=at)]
     return []
 
 
@@ -187,6 +198,8 @@ def _reconnected(
     events: Events,
 ) -> None:
     target = connections.get(conn, command.service_no)
+    if target.state is not connection.State.DISCONNECTED:
+        return  # terminated meanwhile, or never cut: nothing to change
     _set_state(
         conn,
         target,
@@ -259,9 +272,11 @@ def after_recharge(
     Returns the id of a reconnect command to send once the recharge has committed."""
     if target.state is connection.State.DISCONNECTED:
         if wallet > 0:
-            return commands.open_command(
-                conn, service_no=target.service_no, action=commands.RECONNECT
-            ) or _reconnect(conn, target, paid_at=paid_at, now=now)
+            waiting = commands.open_command(conn, service_no=target.service_no, action=commands.RECONNECT)
+            if waiting is None:
+                return _reconnect(conn, target, paid_at=paid_at, now=now)
+            commands.postpone(conn, command_id=waiting, until=now, only_pending=True)  # no more back-off
+            return waiting
         needed = commands.amount_to_reconnect(wallet, step=ctx.policy.recharge_multiple_paise)
         message = notifications.Message(
             target.service_no,
@@ -280,9 +295,12 @@ def after_recharge(
             }
         )
         return None
-    pending = commands.open_command(conn, service_no=target.service_no, action=commands.DISCONNECT)
+    pending = commands.open_command(
+        conn, service_no=target.service_no, action=commands.DISCONNECT, status="pending"
+    )
     state = _state_row(conn, target.service_no)
     if pending is not None and state.disconnect_due_at is None:
+        # Not yet sent: call it off. One already with the HES is answered when it is confirmed.
         commands.cancel(conn, command_id=pending)
         events.append(
             {

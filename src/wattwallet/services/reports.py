@@ -16,10 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import calendar, clock, errors
+from wattwallet.domain import alerts, calendar, clock, errors
 from wattwallet.store import calendar_repo, schema
-
-REQUIRED_ALERTS = ("low_balance_3_days", "low_balance_2_days", "zero_balance")
 
 
 class PeriodInvalid(errors.InvalidInput):
@@ -136,7 +134,8 @@ def compliance(ctx: Context, *, start: dt.date, end: dt.date, now: dt.datetime) 
             conn, start=start - dt.timedelta(days=1), end=end + dt.timedelta(days=1), now=now
         )
         outside = [_label(row) for row in cuts if not calendar.in_disconnection_window(row.at, days, rules)]
-        unwarned = [_label(row) for row in cuts if not _warned(conn, row.service_no, row.at)]
+        required = {level.kind for level in alerts.levels(adc=0, rules=rules)}
+        unwarned = [_label(row) for row in cuts if not _warned(conn, row.service_no, row.at, required)]
         ended = conn.execute(
             sa.select(sa.func.count()).select_from(t).where(t.c.at >= lower, t.c.at < upper)
         ).scalar_one()
@@ -158,7 +157,7 @@ def _measure(
     return Measure(len(pairs), within, worst)
 
 
-def _warned(conn: Connection, service_no: str, at: dt.datetime) -> bool:
+def _warned(conn: Connection, service_no: str, at: dt.datetime, required: set[str]) -> bool:
     """The three alerts and the emergency-credit notice went out since the supply was last restored."""
     e, a, n = schema.connection_events, schema.alerts, schema.notifications
     since = conn.execute(
@@ -168,7 +167,7 @@ def _warned(conn: Connection, service_no: str, at: dt.datetime) -> bool:
     ).scalar() or dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
     kinds = set(
         conn.execute(
-            sa.select(a.c.kind).where(a.c.service_no == service_no, a.c.sent_at > since, a.c.sent_at <= at)
+            sa.select(a.c.kind).where(a.c.service_no == service_no, a.c.sent_at >= since, a.c.sent_at <= at)
         ).scalars()
     )
     credit = conn.execute(
@@ -176,12 +175,12 @@ def _warned(conn: Connection, service_no: str, at: dt.datetime) -> bool:
         .where(
             n.c.service_no == service_no,
             n.c.kind == "emergency_credit",
-            n.c.created_at > since,
+            n.c.created_at >= since,
             n.c.created_at <= at,
         )
         .limit(1)
     ).first()
-    return set(REQUIRED_ALERTS) <= kinds and credit is not None
+    return required <= kinds and credit is not None
 
 
 def _label(row: Any) -> str:

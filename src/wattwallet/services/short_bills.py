@@ -133,7 +133,7 @@ def run_notices(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]])
     sb = schema.short_bills
     with ctx.store.read() as conn:
         open_bills = conn.execute(sa.select(sb).where(sb.c.status == "open").order_by(sb.c.id)).all()
-    for bill in open_bills:
+    for bill in open_bills:  # a terminated connection's bills were settled with its termination
         day = (today - bill.raised_on).days
         if day >= ctx.policy.short_bill_days:
             _deduct(ctx, bill, day=day, now=now, events=events)
@@ -190,10 +190,8 @@ def _deduct(ctx: Context, bill: Any, *, day: int, now: dt.datetime, events: list
             .values(status="deducted", deducted_at=now)
         ).rowcount
         if not claimed:
-            return
+            return  # deducted by another run, or settled with a termination
         target = connections.get(conn, bill.service_no)
-        if target.state is connection.State.TERMINATED:
-            return  # settled with the termination; nothing left to take from a closed wallet
         accounts.ensure_system_accounts(conn, now=now, codes=[REVENUE_ACCOUNT])
         posting_id = postings.post(
             conn,
@@ -241,3 +239,33 @@ def _deduct(ctx: Context, bill: Any, *, day: int, now: dt.datetime, events: list
 def _bill(row: Any, ctx: Context) -> ShortBill:
     due = row.raised_on + dt.timedelta(days=ctx.policy.short_bill_days)
     return ShortBill(row.ref, row.service_no, row.amount, row.reason, row.raised_on, due, row.status)
+
+
+def settle_at_termination(conn: Any, book: postings.Book, *, now: dt.datetime) -> int:
+    """Open short bills of a connection being terminated become arrears (dues) at once, so no bill
+    is lost with the wallet. Returns the amount moved. Call with the connection's money locked."""
+    sb = schema.short_bills
+    bills = conn.execute(sa.select(sb).where(sb.c.service_no == book.service_no, sb.c.status == "open")).all()
+    total = 0
+    for bill in bills:
+        accounts.ensure_system_accounts(conn, now=now, codes=[REVENUE_ACCOUNT])
+        posting_id = postings.post(
+            conn,
+            book,
+            kind="short_bill.arrears",
+            lines=[
+                postings.Line(accounts.dues(book.service_no), bill.amount),
+                postings.Line(REVENUE_ACCOUNT, -bill.amount),
+            ],
+            occurred_at=now,
+            recorded_at=now,
+            reference=bill.ref,
+            memo=f"short bill at termination: {bill.reason}",
+        )
+        conn.execute(
+            sa.update(sb)
+            .where(sb.c.id == bill.id)
+            .values(status="settled", deducted_at=now, posting_id=posting_id)
+        )
+        total += bill.amount
+    return total

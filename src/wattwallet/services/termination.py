@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from wattwallet.context import Context
 from wattwallet.domain import clock, money
 from wattwallet.ledger import accounts, postings
-from wattwallet.services import balance, connections, notifications
+from wattwallet.services import balance, connections, notifications, short_bills
 from wattwallet.store import schema
 
 REFUNDS_PAYABLE = "refund:payable"
@@ -29,6 +29,17 @@ def add_months(instant: dt.datetime, months: int) -> dt.datetime:
     next_month = dt.date(year + month // 12, month % 12 + 1, 1)
     day = min(local.day, (next_month - dt.timedelta(days=1)).day)
     return local.replace(year=year, month=month, day=day)
+
+
+def _since(conn: Any, service_no: str) -> dt.datetime | None:
+    """The later of the last disconnection and the last payment: the three months run from it."""
+    e, r = schema.connection_events, schema.recharges
+    cut = conn.execute(
+        sa.select(sa.func.max(e.c.at)).where(e.c.service_no == service_no, e.c.to_state == "disconnected")
+    ).scalar()
+    paid = conn.execute(sa.select(sa.func.max(r.c.paid_at)).where(r.c.service_no == service_no)).scalar()
+    moments = [t for t in (cut, paid) if t is not None]
+    return max(moments) if moments else None
 
 
 def run(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]]) -> int:
@@ -62,10 +73,20 @@ def _terminate(ctx: Context, service_no: str, *, now: dt.datetime, events: list[
     with ctx.store.write() as conn:
         book = postings.lock(conn, service_no=service_no)
         target = connections.get(conn, service_no)
-        if target.state.value != "disconnected":
+        since = _since(conn, service_no)
+        if target.state.value != "disconnected" or since is None:
             return 0  # recharged (or already terminated) meanwhile
+        if add_months(since, ctx.policy.termination_months) > now:
+            return 0  # a recharge since the scan restarted the three months
         final = book.wallet
-        arrears, refund = max(0, -final), max(0, final)
+        billed = short_bills.settle_at_termination(conn, book, now=now)
+        arrears, refund = max(0, -final) + billed, max(0, final)
+        h = schema.hes_commands
+        conn.execute(  # nothing more goes to a meter that is coming off the wall
+            sa.update(h)
+            .where(h.c.service_no == service_no, h.c.status.in_(("pending", "sent")))
+            .values(status="cancelled", next_attempt_at=None)
+        )
         if final:
             accounts.ensure_system_accounts(conn, now=now, codes=[REFUNDS_PAYABLE])
             # A debit moves to dues (arrears on the consumer); a credit to refunds payable.
