@@ -13,14 +13,16 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
-from tests.conftest import table_counts
+from tests.conftest import AddConnection, table_counts
 from wattwallet import fleet, tariffs
 from wattwallet.context import Context
 from wattwallet.domain import clock, policy, rating
 from wattwallet.jobs import daily_cycle
-from wattwallet.ledger import verify
+from wattwallet.ledger import postings, verify
+from wattwallet.services import readings, recharges, wallets
 from wattwallet.store import db, migrate, schema
 
 TODAY = dt.date(2025, 7, 1)
@@ -180,3 +182,48 @@ def test_two_worker_processes_bill_exactly_what_one_process_bills(ctx: Context, 
     daily_cycle.run(control_ctx, now=RUN_AT)
     assert outcome(ctx.store) == outcome(control)
     control.dispose()
+
+
+def test_a_recharge_between_rating_and_writing_is_seen_before_alerting(
+    ctx: Context, add_connection: AddConnection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cycle rates a batch from a plain read. A recharge that commits before the batch is
+    written must be seen: the money is applied to the locked wallet anyway, and the alerts are
+    decided again from the wallet as it now stands (₹600, not the ₹100 read before the payment)."""
+    sn = add_connection(
+        meter_serial="SM-GAP", load_kw="5", first_recharge_done=True, opening_balance_paise=10_000
+    )
+    readings.record(
+        ctx,
+        [readings.Reading("SM-GAP", dt.datetime(2025, 6, 3, 0, 10, tzinfo=clock.IST), 30_000)],
+        now=dt.datetime(2025, 6, 3, 0, 10, tzinfo=clock.IST),
+    )
+    original = postings.lock_range
+    done: list[bool] = []
+
+    def read_then_recharge(conn: Any, **kwargs: Any) -> dict[str, postings.Book]:
+        books = original(conn, **kwargs)
+        if not kwargs.get("lock", True) and not done:
+            done.append(True)  # a payment commits on another connection, after the plain read
+            recharges.recharge_wallet(
+                ctx,
+                service_no=sn,
+                channel="app",
+                reference="R2",
+                amount_paise=50_000,
+                now=dt.datetime(2025, 6, 3, 6, tzinfo=clock.IST),
+            )
+        return books
+
+    monkeypatch.setattr(postings, "lock_range", read_then_recharge)
+    report = daily_cycle.run(ctx, now=dt.datetime(2025, 6, 3, 6, tzinfo=clock.IST))
+    assert done and report.connections == 1
+    # From ₹100 the day's ₹72 would have sent the 3- and 2-day alerts (ADC ₹50 for 5 kW); from ₹600, none.
+    assert report.alerts == {} and report.notifications == 0
+    assert (
+        wallets.view(ctx, service_no=sn, now=dt.datetime(2025, 6, 3, 7, tzinfo=clock.IST)).balance
+        == 60_000 - report.deducted_paise
+    )
+    with ctx.store.read() as conn:
+        result = verify.verify(conn)
+    assert result.ok, result.discrepancies

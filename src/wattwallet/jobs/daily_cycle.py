@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import alerts, clock, money, policy, rating, tariff
+from wattwallet.domain import alerts, calendar, clock, money, policy, rating, tariff
 from wattwallet.ledger import accounts, postings
 from wattwallet.services import balance as balance_rules
 from wattwallet.services import notifications
@@ -77,32 +77,54 @@ def _run_range(
     after: str = "",
     upto: str | None = None,
 ) -> Report:
-    """Bill the connections with service numbers in (after, upto], batch by batch."""
+    """Bill the connections with service numbers in (after, upto], batch by batch.
+
+    Each batch is rated from a plain read, outside the write lock, and written only if its books
+    and states are still as read (checked under the lock); if anything moved meanwhile (a recharge,
+    another run) the batch is rated again from what is there. So workers overlap their rating with
+    each other's writes, and the lock is held only for checking and writing."""
     report = Report()
     today = clock.ist_date(now)
+    with ctx.store.write() as conn:  # loading may seed a calendar year: a write, once per run
+        days = calendar_repo.load(
+            conn, start=today - dt.timedelta(days=7), end=today + dt.timedelta(days=62), now=now
+        )
     while True:
+        with ctx.store.read() as conn:
+            rows = _next_batch(conn, after=after, upto=upto, today=today, size=batch_size, lock=False)
+            if not rows:
+                return report
+            first, last = rows[0].service_no, rows[-1].service_no
+            books = postings.lock_range(conn, first=first, last=last, lock=False)
+        batch = _Batch(ctx, rows, books, days=days, now=now, emit=emit)
+        batch.compute()
         for attempt in range(1, 4):
             try:
                 with ctx.store.write() as conn:
-                    candidates = _next_batch(
-                        conn, after=after, upto=upto, today=today, size=batch_size, lock=False
-                    )
-                    if not candidates:
-                        return report
-                    last = candidates[-1].service_no
                     # Money rows first, then state rows: the order recharges and short bills use too.
-                    books = postings.lock_range(conn, first=candidates[0].service_no, last=last)
-                    rows = _next_batch(conn, after=after, upto=last, today=today, size=batch_size, lock=True)
-                    if rows:  # none, if another run billed them meanwhile
-                        _Batch(ctx, conn, rows, books, now=now, report=report, emit=emit).run()
+                    locked_books = postings.lock_range(conn, first=first, last=last)
+                    locked_rows = _next_batch(
+                        conn, after=after, upto=last, today=today, size=batch_size, lock=True
+                    )
+                    if locked_books != batch.books or list(locked_rows) != list(batch.rows):
+                        batch = _Batch(ctx, locked_rows, locked_books, days=days, now=now, emit=emit)
+                        batch.compute()
+                    batch.write(conn, locked_books)
                 break
             except sa.exc.DBAPIError as exc:
                 if attempt == 3 or not db.is_transient(exc):
                     raise
         after = last
+        _add(report, batch.report)
         report.batches += 1
         if on_batch:
             on_batch(report.batches)
+
+
+def _add(total: Report, part: Report) -> None:
+    for name in ("connections", "days", "deducted_paise", "held", "due", "notifications", "batches"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+    total.alerts.update(part.alerts)
 
 
 def _run_in_processes(ctx: Context, *, now: dt.datetime, batch_size: int, workers: int) -> Report:
@@ -127,9 +149,7 @@ def _run_in_processes(ctx: Context, *, now: dt.datetime, batch_size: int, worker
         parts = pool.starmap(_worker, jobs)
     total = Report()
     for part in parts:
-        for name in ("connections", "days", "deducted_paise", "held", "due", "notifications", "batches"):
-            setattr(total, name, getattr(total, name) + getattr(part, name))
-        total.alerts.update(part.alerts)
+        _add(total, part)
     return total
 
 
@@ -184,21 +204,21 @@ def _next_batch(
 
 
 class _Batch:
-    """One transaction's worth of connections: rate, post, alert, write back."""
+    """One batch of connections: rated in `compute` (no database), written in `write`."""
 
     def __init__(
         self,
         ctx: Context,
-        conn: Connection,
         rows: Sequence[Any],
         books: dict[str, postings.Book],
         *,
+        days: calendar.WorkingDays,
         now: dt.datetime,
-        report: Report,
         emit: Emit | None,
     ) -> None:
-        self.ctx, self.conn, self.rows, self.books = ctx, conn, rows, books
-        self.now, self.report, self.emit = now, report, emit
+        self.ctx, self.rows, self.books, self.days = ctx, rows, books, days
+        self.now, self.emit = now, emit
+        self.report = Report()
         self.at = clock.ist_iso(now)
         self.entries: list[postings.Entry] = []
         self.deductions: list[dict[str, Any]] = []
@@ -208,17 +228,14 @@ class _Batch:
         self.messages: list[tuple[notifications.Message, Any]] = []
         self.events: list[dict[str, Any]] = []
 
-    def run(self) -> None:
-        self.days = calendar_repo.load(
-            self.conn,
-            start=clock.ist_date(self.now) - dt.timedelta(days=7),
-            end=clock.ist_date(self.now) + dt.timedelta(days=62),
-            now=self.now,
-        )
+    def compute(self) -> None:
         for row in self.rows:
             self._bill(row, self.books[row.service_no])
-        ids = postings.post_many(self.conn, self.books, self.entries, recorded_at=self.now)
-        self._write(ids)
+
+    def write(self, conn: Connection, books: dict[str, postings.Book]) -> None:
+        """Write what `compute` decided, with `books` locked and equal to those it rated from."""
+        ids = postings.post_many(conn, books, self.entries, recorded_at=self.now)
+        self._write(conn, ids)
 
     def _bill(self, row: Any, book: postings.Book) -> None:
         first_day, last_day = row.billed_through, row.last_read_date - dt.timedelta(days=1)
@@ -381,8 +398,7 @@ class _Batch:
         if self.emit:
             self.events.append({"at": self.at, "type": event_type, "connection": service_no, **fields})
 
-    def _write(self, posting_ids: list[int]) -> None:
-        conn = self.conn
+    def _write(self, conn: Connection, posting_ids: list[int]) -> None:
         bulk.insert(
             conn,
             schema.daily_deductions,

@@ -44,17 +44,17 @@ class Book:
     chain_digest: str
 
 
-def lock_range(conn: Connection, *, first: str, last: str) -> dict[str, Book]:
+def lock_range(conn: Connection, *, first: str, last: str, lock: bool = True) -> dict[str, Book]:
     """Lock the money of every connection with a service number in [first, last], in code order
-    (as `lock` and `lock_many` do, so lockers never deadlock). A batch job walks service numbers
-    in order, so one range scan replaces a long IN list."""
+    (as `lock` and `lock_many` do, so lockers never deadlock); with lock=False, only read it. A
+    batch job walks service numbers in order, so one range scan replaces a long IN list."""
     a = schema.ledger_accounts
     query = (
         sa.select(a.c.code, a.c.service_no, a.c.balance, a.c.chain_seq, a.c.chain_digest)
         .where(a.c.service_no >= first, a.c.service_no <= last, a.c.kind.in_(("wallet", "dues")))
         .order_by(a.c.code)
     )
-    if conn.dialect.name != "sqlite":
+    if lock and conn.dialect.name != "sqlite":
         query = query.with_for_update()
     return _books(conn.execute(query).all())
 
