@@ -174,24 +174,7 @@ def _chunk(
     bulk.insert(
         conn,
         schema.prepaid_state,
-        (
-            "service_no",
-            "billed_through",
-            "billed_register_wh",
-            "last_read_at",
-            "last_read_date",
-            "last_register_wh",
-            "month_start",
-            "month_first_day",
-            "mtd_wh",
-            "recent_daily_paise",
-            "adc_paise",
-            "alerts_sent",
-            "zero_alert_at",
-            "emergency_credit_paise",
-            "disconnect_due_at",
-            "updated_at",
-        ),
+        tuple(schema.prepaid_state.c.keys()),  # the tuples above follow the table's column order
         states,
     )
     books = postings.lock_many(conn, sns)

@@ -187,9 +187,10 @@ def test_two_worker_processes_bill_exactly_what_one_process_bills(ctx: Context, 
 def test_a_recharge_between_rating_and_writing_is_seen_before_alerting(
     ctx: Context, add_connection: AddConnection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The cycle rates a batch from a plain read. A recharge that commits before the batch is
-    written must be seen: the money is applied to the locked wallet anyway, and the alerts are
-    decided again from the wallet as it now stands (₹600, not the ₹100 read before the payment)."""
+    """A recharge that commits while the cycle is at work must be seen before the batch is written:
+    the money is applied to the locked wallet, and the alerts are decided from the wallet as it
+    then stands (₹600, not ₹100). On SQLite the cycle rates from a plain read and rates again when
+    it finds the wallet moved; this test fails without that re-check."""
     sn = add_connection(
         meter_serial="SM-GAP", load_kw="5", first_recharge_done=True, opening_balance_paise=10_000
     )
@@ -201,10 +202,9 @@ def test_a_recharge_between_rating_and_writing_is_seen_before_alerting(
     original = postings.lock_range
     done: list[bool] = []
 
-    def read_then_recharge(conn: Any, **kwargs: Any) -> dict[str, postings.Book]:
-        books = original(conn, **kwargs)
-        if not kwargs.get("lock", True) and not done:
-            done.append(True)  # a payment commits on another connection, after the plain read
+    def pay() -> None:
+        if not done:
+            done.append(True)
             recharges.recharge_wallet(
                 ctx,
                 service_no=sn,
@@ -213,6 +213,13 @@ def test_a_recharge_between_rating_and_writing_is_seen_before_alerting(
                 amount_paise=50_000,
                 now=dt.datetime(2025, 6, 3, 6, tzinfo=clock.IST),
             )
+
+    def read_then_recharge(conn: Any, **kwargs: Any) -> dict[str, postings.Book]:
+        if kwargs.get("lock", True):
+            pay()  # PostgreSQL rates under its lock: the payment lands just before it
+        books = original(conn, **kwargs)
+        if not kwargs.get("lock", True):
+            pay()  # SQLite rates from a plain read: the payment lands after it, before the write
         return books
 
     monkeypatch.setattr(postings, "lock_range", read_then_recharge)

@@ -77,48 +77,92 @@ def _run_range(
     after: str = "",
     upto: str | None = None,
 ) -> Report:
-    """Bill the connections with service numbers in (after, upto], batch by batch.
-
-    Each batch is rated from a plain read, outside the write lock, and written only if its books
-    and states are still as read (checked under the lock); if anything moved meanwhile (a recharge,
-    another run) the batch is rated again from what is there. So workers overlap their rating with
-    each other's writes, and the lock is held only for checking and writing."""
+    """Bill the connections with service numbers in (after, upto], batch by batch."""
     report = Report()
     today = clock.ist_date(now)
     with ctx.store.write() as conn:  # loading may seed a calendar year: a write, once per run
         days = calendar_repo.load(
             conn, start=today - dt.timedelta(days=7), end=today + dt.timedelta(days=62), now=now
         )
+    # SQLite has one writer at a time: rate outside its lock so workers overlap. PostgreSQL locks
+    # rows: rate under the lock, which saves the second read.
+    one_batch = _rate_then_write if ctx.store.dialect == "sqlite" else _rate_under_lock
     while True:
-        with ctx.store.read() as conn:
-            rows = _next_batch(conn, after=after, upto=upto, today=today, size=batch_size, lock=False)
-            if not rows:
-                return report
-            first, last = rows[0].service_no, rows[-1].service_no
-            books = postings.lock_range(conn, first=first, last=last, lock=False)
-        batch = _Batch(ctx, rows, books, days=days, now=now, emit=emit)
-        batch.compute()
         for attempt in range(1, 4):
             try:
-                with ctx.store.write() as conn:
-                    # Money rows first, then state rows: the order recharges and short bills use too.
-                    locked_books = postings.lock_range(conn, first=first, last=last)
-                    locked_rows = _next_batch(
-                        conn, after=after, upto=last, today=today, size=batch_size, lock=True
-                    )
-                    if locked_books != batch.books or list(locked_rows) != list(batch.rows):
-                        batch = _Batch(ctx, locked_rows, locked_books, days=days, now=now, emit=emit)
-                        batch.compute()
-                    batch.write(conn, locked_books)
+                done = one_batch(
+                    ctx, after=after, upto=upto, today=today, size=batch_size, days=days, now=now, emit=emit
+                )
                 break
             except sa.exc.DBAPIError as exc:
                 if attempt == 3 or not db.is_transient(exc):
                     raise
-        after = last
+        if done is None:
+            return report
+        batch, after = done
         _add(report, batch.report)
         report.batches += 1
         if on_batch:
             on_batch(report.batches)
+
+
+BatchDone = tuple["_Batch", str] | None
+
+
+def _rate_under_lock(
+    ctx: Context,
+    *,
+    after: str,
+    upto: str | None,
+    today: dt.date,
+    size: int,
+    days: calendar.WorkingDays,
+    now: dt.datetime,
+    emit: Emit | None,
+) -> BatchDone:
+    with ctx.store.write() as conn:
+        candidates = _next_batch(conn, after=after, upto=upto, today=today, size=size, lock=False)
+        if not candidates:
+            return None
+        first, last = candidates[0].service_no, candidates[-1].service_no
+        # Money rows first, then state rows: the order recharges and short bills use too.
+        books = postings.lock_range(conn, first=first, last=last)
+        rows = _next_batch(conn, after=after, upto=last, today=today, size=size, lock=True)
+        batch = _Batch(ctx, rows, books, days=days, now=now, emit=emit)
+        batch.compute()
+        batch.write(conn, books)
+    return batch, last
+
+
+def _rate_then_write(
+    ctx: Context,
+    *,
+    after: str,
+    upto: str | None,
+    today: dt.date,
+    size: int,
+    days: calendar.WorkingDays,
+    now: dt.datetime,
+    emit: Emit | None,
+) -> BatchDone:
+    """Rate from a plain read, outside the write lock; write only if the books and states are still
+    as read (checked under the lock), else rate again from what is there now."""
+    with ctx.store.read() as conn:
+        rows = _next_batch(conn, after=after, upto=upto, today=today, size=size, lock=False)
+        if not rows:
+            return None
+        first, last = rows[0].service_no, rows[-1].service_no
+        books = postings.lock_range(conn, first=first, last=last, lock=False)
+    batch = _Batch(ctx, rows, books, days=days, now=now, emit=emit)
+    batch.compute()
+    with ctx.store.write() as conn:
+        locked_books = postings.lock_range(conn, first=first, last=last)
+        locked_rows = _next_batch(conn, after=after, upto=last, today=today, size=size, lock=True)
+        if locked_books != batch.books or list(locked_rows) != list(batch.rows):
+            batch = _Batch(ctx, locked_rows, locked_books, days=days, now=now, emit=emit)
+            batch.compute()
+        batch.write(conn, locked_books)
+    return batch, last
 
 
 def _add(total: Report, part: Report) -> None:
@@ -479,16 +523,7 @@ _BATCH_COLUMNS = (
     "emergency_credit_paise",
     "disconnect_due_at",
 )
-_STATE_COLUMNS = (
-    "billed_through",
-    "billed_register_wh",
-    "month_start",
-    "month_first_day",
-    "mtd_wh",
-    "recent_daily_paise",
-    "adc_paise",
-    "alerts_sent",
-    "zero_alert_at",
-    "emergency_credit_paise",
-    "disconnect_due_at",
+# What it writes back: all it read but the key and the newest reading (ingestion's to move).
+_STATE_COLUMNS = tuple(
+    c for c in _BATCH_COLUMNS if c not in ("service_no", "last_read_date", "last_register_wh")
 )

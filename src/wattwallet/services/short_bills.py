@@ -192,21 +192,7 @@ def _deduct(ctx: Context, bill: Any, *, day: int, now: dt.datetime, events: list
         if not claimed:
             return  # deducted by another run, or settled with a termination
         target = connections.get(conn, bill.service_no)
-        accounts.ensure_system_accounts(conn, now=now, codes=[REVENUE_ACCOUNT])
-        posting_id = postings.post(
-            conn,
-            book,
-            kind="short_bill",
-            lines=[
-                postings.Line(accounts.wallet(bill.service_no), bill.amount),
-                postings.Line(REVENUE_ACCOUNT, -bill.amount),
-            ],
-            occurred_at=now,
-            recorded_at=now,
-            reference=bill.ref,
-            memo=f"short bill: {bill.reason}",
-        )
-        conn.execute(sa.update(sb).where(sb.c.id == bill.id).values(posting_id=posting_id))
+        _post(conn, book, bill, charged=accounts.wallet(bill.service_no), status="deducted", now=now)
         follow.append(
             {
                 "at": clock.ist_iso(now),
@@ -248,24 +234,25 @@ def settle_at_termination(conn: Any, book: postings.Book, *, now: dt.datetime) -
     bills = conn.execute(sa.select(sb).where(sb.c.service_no == book.service_no, sb.c.status == "open")).all()
     total = 0
     for bill in bills:
-        accounts.ensure_system_accounts(conn, now=now, codes=[REVENUE_ACCOUNT])
-        posting_id = postings.post(
-            conn,
-            book,
-            kind="short_bill.arrears",
-            lines=[
-                postings.Line(accounts.dues(book.service_no), bill.amount),
-                postings.Line(REVENUE_ACCOUNT, -bill.amount),
-            ],
-            occurred_at=now,
-            recorded_at=now,
-            reference=bill.ref,
-            memo=f"short bill at termination: {bill.reason}",
-        )
-        conn.execute(
-            sa.update(sb)
-            .where(sb.c.id == bill.id)
-            .values(status="settled", deducted_at=now, posting_id=posting_id)
-        )
+        _post(conn, book, bill, charged=accounts.dues(book.service_no), status="settled", now=now)
         total += bill.amount
     return total
+
+
+def _post(conn: Any, book: postings.Book, bill: Any, *, charged: str, status: str, now: dt.datetime) -> None:
+    """Post a short bill to the wallet (deducted on day 15) or to dues (settled at termination)."""
+    accounts.ensure_system_accounts(conn, now=now, codes=[REVENUE_ACCOUNT])
+    posting_id = postings.post(
+        conn,
+        book,
+        kind="short_bill" if status == "deducted" else "short_bill.arrears",
+        lines=[postings.Line(charged, bill.amount), postings.Line(REVENUE_ACCOUNT, -bill.amount)],
+        occurred_at=now,
+        recorded_at=now,
+        reference=bill.ref,
+        memo=f"short bill: {bill.reason}",
+    )
+    sb = schema.short_bills
+    conn.execute(
+        sa.update(sb).where(sb.c.id == bill.id).values(status=status, deducted_at=now, posting_id=posting_id)
+    )
