@@ -130,11 +130,17 @@ def reading_add(
 
 @cycle_app.command("run")
 @common.friendly_errors
-def cycle_run(now: NowOption = None, as_json: common.JsonOption = False) -> None:
+def cycle_run(
+    now: NowOption = None,
+    as_json: common.JsonOption = False,
+    workers: Annotated[
+        int, typer.Option(min=1, max=32, help="Processes billing disjoint ranges of service numbers.")
+    ] = 1,
+) -> None:
     """Bill every connection's new readings as of --now; running it again changes nothing."""
     at = _now_or(now)
     with common.context() as ctx:
-        report = daily_cycle.run(ctx, now=at)
+        report = daily_cycle.run(ctx, now=at, workers=workers)
     if as_json:
         common.echo_json(
             {
