@@ -177,7 +177,7 @@ def test_db_status(tmp_path: Path) -> None:
     assert wattwallet(url, "db", "status").exit_code == 1
     assert wattwallet(url, "db", "upgrade").exit_code == 0
     status = wattwallet(url, "db", "status")
-    assert status.exit_code == 0 and "database schema: 0002; latest: 0002" in status.stdout
+    assert status.exit_code == 0 and "database schema: 0003; latest: 0003" in status.stdout
 
 
 @pytest.mark.parametrize(

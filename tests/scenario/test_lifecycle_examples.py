@@ -258,3 +258,12 @@ def test_a_new_warning_cycle_after_reconnection() -> None:
     [report] = of(lines, "compliance")
     assert report["disconnections"] == 2
     assert report["disconnections_without_alerts_and_emergency_credit"] == 0
+
+
+def test_a_helpline_mobile_change() -> None:
+    lines = replay("mobile_change.yaml")
+    assert [r["reason"] for r in of(lines, "mobile_change.rejected")] == ["old_mobile_mismatch"]
+    [changed] = of(lines, "mobile.changed")
+    assert (changed["via"], changed["old"], changed["new"]) == ("helpline", "+919876502301", "+919000000001")
+    told = [n["to"] for n in of(lines, "notification") if n["kind"] == "mobile_changed"]
+    assert told == ["+919876502301", "+919000000001"]

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import AddConnection
+from tests.conftest import AddConnection, table_counts
 from wattwallet.context import Context
-from wattwallet.domain import clock
+from wattwallet.domain import clock, phone, recharge
 from wattwallet.hes import commands, simulator
 from wattwallet.jobs import daily_cycle, disconnections, schedule
-from wattwallet.services import complaints, connections, holds, lifecycle, readings
+from wattwallet.services import complaints, connections, holds, lifecycle, mobile, readings
 from wattwallet.store import schema
 
 IST = clock.IST
@@ -188,3 +188,75 @@ def test_a_second_dispatcher_with_a_stale_list_does_not_send_again(
     monkeypatch.setattr(commands, "due", lambda conn, now, only=None: stale)  # read before the first sent it
     lifecycle.dispatch(ctx, now=at("2025-06-03T10:00"), events=[])
     assert len(sent) == 1
+
+
+def test_a_helpline_mobile_change_is_audited_and_both_numbers_are_told(
+    ctx: Context, add_connection: AddConnection
+) -> None:
+    sn = add_connection(mobile="+919876500001", language="te")
+    events: list[dict[str, Any]] = []
+    done = mobile.change(
+        ctx,
+        service_no=sn,
+        new_mobile="90000 00001",
+        via="helpline",
+        old_mobile="9876500001",
+        reference="1912-55",
+        by="exec-asha",
+        now=at("2025-06-03T11:00"),
+        events=events,
+    )
+    assert (done.old, done.new) == ("+919876500001", "+919000000001")
+    with ctx.store.read() as conn:
+        assert connections.get(conn, sn).mobile == "+919000000001"
+        audit = conn.execute(sa.select(schema.mobile_changes)).one()
+        told = conn.execute(
+            sa.select(schema.notifications.c.recipient).order_by(schema.notifications.c.id)
+        ).scalars()
+        assert list(told) == ["+919876500001", "+919000000001"]
+    assert (audit.via, audit.reference, audit.changed_by, audit.old_mobile) == (
+        "helpline",
+        "1912-55",
+        "exec-asha",
+        "+919876500001",
+    )
+    assert [e["type"] for e in events] == ["mobile.changed", "notification", "notification"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"old_mobile": "+919999999999"}, mobile.OldMobileMismatch),
+        ({"old_mobile": None}, mobile.StaffDetailsMissing),
+        ({"reference": None}, mobile.StaffDetailsMissing),
+        ({"by": " "}, mobile.StaffDetailsMissing),
+        ({"new_mobile": "+919876500002"}, mobile.MobileUnchanged),
+        ({"new_mobile": "040 2345 6789"}, phone.PhoneNotMobile),
+        ({"via": "email"}, mobile.ChannelInvalid),
+        ({"reference": "no spaces allowed"}, recharge.ReferenceInvalid),
+    ],
+)
+def test_a_mobile_change_that_breaks_a_rule_writes_nothing(
+    ctx: Context, add_connection: AddConnection, kwargs: dict[str, Any], error: type[Exception]
+) -> None:
+    sn = add_connection(mobile="+919876500002")
+    call: dict[str, Any] = {
+        "service_no": sn,
+        "new_mobile": "+919000000002",
+        "via": "service_centre",
+        "old_mobile": "+919876500002",
+        "reference": "SC-9",
+        "by": "clerk",
+    } | kwargs
+    before = table_counts(ctx.store)
+    with pytest.raises(error):
+        mobile.change(ctx, now=at("2025-06-03T11:00"), events=[], **call)
+    assert table_counts(ctx.store) == before
+
+
+def test_a_self_service_change_needs_no_staff_details(ctx: Context, add_connection: AddConnection) -> None:
+    sn = add_connection(mobile="+919876500003")
+    done = mobile.change(
+        ctx, service_no=sn, new_mobile="+919000000003", via="app", now=at("2025-06-03T11:00"), events=[]
+    )
+    assert (done.via, done.reference, done.by) == ("app", None, None)

@@ -12,7 +12,7 @@ import yaml
 from wattwallet.domain import errors, money, policy
 
 # Event kinds this version replays; the others in SCENARIOS.md arrive with the lifecycle work.
-SUPPORTED_EVENTS = ("recharge", "reading", "short_bill", "complaint", "hes", "language")
+SUPPORTED_EVENTS = ("recharge", "reading", "short_bill", "complaint", "hes", "language", "mobile_change")
 KNOWN_EVENTS = (
     "recharge",
     "reading",
@@ -83,7 +83,25 @@ class LanguageEvent:
     language: str
 
 
-Body = RechargeEvent | ReadingEvent | ShortBillEvent | ComplaintEvent | HesEvent | LanguageEvent
+@dataclasses.dataclass(frozen=True)
+class MobileChangeEvent:
+    connection: str
+    new: str
+    via: str
+    old: str | None
+    ref: str | None
+    by: str | None
+
+
+Body = (
+    RechargeEvent
+    | ReadingEvent
+    | ShortBillEvent
+    | ComplaintEvent
+    | HesEvent
+    | LanguageEvent
+    | MobileChangeEvent
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -280,6 +298,7 @@ class _Reader:
             "complaint": self._complaint,
             "hes": self._hes,
             "language": self._language,
+            "mobile_change": self._mobile_change,
         }
         parsed: Body = parsers[kind](body, f"{path}.{kind}")
         return Event(at, index, kind, parsed)
@@ -319,6 +338,19 @@ class _Reader:
         if mode == "delay" and not minutes:
             raise self.fail(f"{path}.minutes", "a delay needs minutes")
         return HesEvent(mode, count, minutes)
+
+    def _mobile_change(self, body: Mapping[str, Any], path: str) -> MobileChangeEvent:
+        self._no_unknown(body, path, {"connection", "new", "via", "old", "ref", "by"})
+        optional = {
+            key: None if body.get(key) is None else self._text(body, key, path)
+            for key in ("old", "ref", "by")
+        }
+        return MobileChangeEvent(
+            connection=self._text(body, "connection", path),
+            new=self._text(body, "new", path),
+            via=self._text(body, "via", path),
+            **optional,
+        )
 
     def _language(self, body: Mapping[str, Any], path: str) -> LanguageEvent:
         self._no_unknown(body, path, {"connection", "language"})

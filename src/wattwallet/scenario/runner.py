@@ -14,7 +14,7 @@ from wattwallet.hes import simulator
 from wattwallet.jobs import schedule
 from wattwallet.ledger import accounts
 from wattwallet.scenario import model
-from wattwallet.services import complaints, connections, readings, recharges, reports, short_bills
+from wattwallet.services import complaints, connections, mobile, readings, recharges, reports, short_bills
 from wattwallet.store import db, migrate
 
 
@@ -87,6 +87,20 @@ def _apply(ctx: Context, event: model.Event) -> Iterator[dict[str, Any]]:
                         now=at,
                         events=lines,
                     )
+            elif isinstance(body, model.MobileChangeEvent):
+                staff = body.via in mobile.STAFF
+                mobile.change(
+                    ctx,
+                    service_no=body.connection,
+                    new_mobile=body.new,
+                    via=body.via,
+                    now=at,
+                    events=lines,
+                    old_mobile=body.old,
+                    # A scenario stands in for the executive: its call reference and name when not given.
+                    reference=body.ref or (f"SCN-{event.index}" if staff else None),
+                    by=body.by or ("scenario" if staff else None),
+                )
             else:
                 connections.set_language(
                     ctx, service_no=body.connection, language=body.language, now=at, events=lines

@@ -23,6 +23,7 @@ class Message:
     kind: str
     figures: Mapping[str, object]
     channels: tuple[str, ...] = DEFAULT_CHANNELS
+    recipient: str | None = None  # None: the connection's registered mobile
 
     def render(self) -> templates.Rendered:
         return templates.render(self.kind, self.language, service_no=self.service_no, **self.figures)
@@ -37,9 +38,9 @@ def store(
     bulk.insert(
         conn,
         schema.notifications,
-        ("service_no", "kind", "language", "channels", "text", "status", "created_at"),
+        ("service_no", "kind", "language", "channels", "recipient", "text", "status", "created_at"),
         [
-            (m.service_no, m.kind, m.language, ",".join(m.channels), r.text, "recorded", now)
+            (m.service_no, m.kind, m.language, ",".join(m.channels), m.recipient, r.text, "recorded", now)
             for m, r in rendered
         ],
     )
@@ -54,5 +55,6 @@ def event(message: Message, rendered: templates.Rendered, *, now: dt.datetime) -
         "kind": message.kind,
         "channels": list(message.channels),
         "language": message.language,
+        **({"to": message.recipient} if message.recipient else {}),
         "text": rendered.text,
     }

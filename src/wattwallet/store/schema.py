@@ -258,6 +258,7 @@ notifications = Table(
     Column("kind", String(40), nullable=False),
     Column("language", String(2), nullable=False),
     Column("channels", String(40), nullable=False),
+    Column("recipient", String(16), nullable=True),  # None: the registered mobile when delivered
     Column("text", Text, nullable=False),
     Column("status", String(12), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -345,4 +346,19 @@ terminations = Table(
     Column("final_balance", BigInteger, nullable=False),
     Column("arrears", BigInteger, nullable=False),
     Column("refund", BigInteger, nullable=False),
+)
+
+
+# Every change of a registered mobile number: who, when, through what, on what reference (§7).
+mobile_changes = Table(
+    "mobile_changes",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("old_mobile", String(16), nullable=False),
+    Column("new_mobile", String(16), nullable=False),
+    Column("via", String(16), nullable=False),  # app | website | helpline | service_centre
+    Column("reference", String(64), nullable=True),  # the call or counter reference (staff changes)
+    Column("changed_by", String(64), nullable=True),  # the staff member, for helpline / service centre
+    Column("changed_at", UTCDateTime, nullable=False),
 )
