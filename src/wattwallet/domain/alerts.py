@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 
 from wattwallet.domain import policy
 
@@ -39,8 +40,13 @@ class Outcome:
 
 
 def levels(*, adc: int, rules: policy.Policy) -> list[Level]:
-    advance = [Level(f"low_balance_{days}_days", days * adc, days) for days in rules.alert_days]
-    return [*advance, Level(ZERO_BALANCE, 0, 0)]
+    return list(_levels(adc, rules.alert_days))
+
+
+@functools.lru_cache(maxsize=8192)  # the nightly cycle asks for the same few ADCs again and again
+def _levels(adc: int, alert_days: tuple[int, ...]) -> tuple[Level, ...]:
+    advance = [Level(f"low_balance_{days}_days", days * adc, days) for days in alert_days]
+    return (*advance, Level(ZERO_BALANCE, 0, 0))
 
 
 def evaluate(*, balance: int, adc: int, state: State, now: dt.datetime, rules: policy.Policy) -> Outcome:
@@ -53,7 +59,7 @@ def evaluate(*, balance: int, adc: int, state: State, now: dt.datetime, rules: p
     sent, new = state.sent, []
     zero_alert_at, credit, due_at = state.zero_alert_at, state.emergency_credit, state.disconnect_due_at
     granted = None
-    all_levels = levels(adc=adc, rules=rules)
+    all_levels = _levels(adc, rules.alert_days)
     zero_bit = 1 << (len(all_levels) - 1)
     if sent & zero_bit and balance > 0:
         sent, zero_alert_at, credit = 0, None, 0

@@ -336,8 +336,9 @@ class _Batch:
             by_account: dict[str, int] = collections.defaultdict(int)
             for item in charge.items:
                 by_account[_account_for(item.component)] -= item.amount_paise
-            lines = [postings.Line(accounts.wallet(row.service_no), total)]
-            lines += [postings.Line(code, amount) for code, amount in by_account.items() if amount]
+            # Plain (account, amount) pairs: building millions of Line objects a night shows up.
+            lines = [(accounts.wallet(row.service_no), total)]
+            lines += [(code, amount) for code, amount in by_account.items() if amount]
             self.entries.append(
                 postings.Entry(
                     row.service_no, "deduction", lines, self.now, f"deduction:{day}", f"daily deduction {day}"

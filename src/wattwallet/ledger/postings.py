@@ -116,7 +116,7 @@ class Entry:
 
     service_no: str
     kind: str
-    lines: Sequence[Line]
+    lines: Sequence[tuple[str, int]]  # Line, or a plain (account, amount) pair on hot paths
     occurred_at: dt.datetime
     reference: str | None = None
     memo: str = ""
@@ -151,7 +151,7 @@ def post_many(
         book = books[entry.service_no]
         _check_balanced(book, entry.lines)
         seq = book.chain_seq + 1
-        pairs = [(line.account, line.amount) for line in entry.lines]
+        pairs = entry.lines
         digest = posting_digest(
             service_no=book.service_no,
             seq=seq,
@@ -197,7 +197,9 @@ def post_many(
     )
     # Most postings (daily deductions) never touch dues: write back only the dues that moved.
     moved = {
-        entry.service_no for entry in entries if any(line.account.startswith("dues:") for line in entry.lines)
+        entry.service_no
+        for entry in entries
+        if any(account.startswith("dues:") for account, _ in entry.lines)
     }
     bulk.update(
         conn,
@@ -223,19 +225,16 @@ _POSTING_COLUMNS = (
 )
 
 
-def _check_balanced(book: Book, lines: Sequence[Line]) -> None:
+def _check_balanced(book: Book, lines: Sequence[tuple[str, int]]) -> None:
     # Programming errors, not user errors: a caller that builds an unbalanced posting is broken.
     assert 2 <= len(lines) <= MAX_LINES, f"a posting has 2 to {MAX_LINES} lines, got {len(lines)}"
-    assert sum(line.amount for line in lines) == 0, f"posting lines do not balance: {lines}"
+    assert sum(amount for _, amount in lines) == 0, f"posting lines do not balance: {lines}"
     own = (accounts.wallet(book.service_no), accounts.dues(book.service_no))
-    for line in lines:
-        assert line.amount != 0, f"zero line on {line.account}"
-        assert -money.MAX_AMOUNT_PAISE <= line.amount <= money.MAX_AMOUNT_PAISE, (
-            f"line beyond the limit: {line}"
+    for account, amount in lines:
+        assert amount and -money.MAX_AMOUNT_PAISE <= amount <= money.MAX_AMOUNT_PAISE, (
+            f"bad line: {account} {amount}"
         )
-        assert line.account in own or not line.account.startswith(("wallet:", "dues:")), (
-            f"{line.account} is not this book's"
-        )
+        assert account in own or not account.startswith(("wallet:", "dues:")), f"{account} is not this book's"
 
 
 def posting_digest(
