@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from tests.conftest import AddConnection, table_counts
 from wattwallet.context import Context
-from wattwallet.domain import clock, phone, recharge
+from wattwallet.domain import clock, errors, phone, recharge
 from wattwallet.hes import commands, simulator
 from wattwallet.jobs import daily_cycle, disconnections, schedule
-from wattwallet.services import complaints, connections, holds, lifecycle, mobile, readings
+from wattwallet.services import complaints, connections, holds, lifecycle, mobile, readings, short_bills
 from wattwallet.store import schema
 
 IST = clock.IST
@@ -260,3 +260,40 @@ def test_a_self_service_change_needs_no_staff_details(ctx: Context, add_connecti
         ctx, service_no=sn, new_mobile="+919000000003", via="app", now=at("2025-06-03T11:00"), events=[]
     )
     assert (done.via, done.reference, done.by) == ("app", None, None)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "code"),
+    [
+        ({"amount_paise": 0}, "amount_not_positive"),
+        ({"amount_paise": -100}, "amount_not_positive"),
+        ({"reason": " "}, "short_bill_invalid"),
+        ({"ref": "bad ref"}, "reference_invalid"),
+        ({"service_no": "9999999999999", "ref": "SB-2"}, "unknown_connection"),
+        ({"amount_paise": 99_900}, "duplicate_conflict"),  # the same reference for another amount
+    ],
+)
+def test_bad_short_bills_get_a_specific_code_and_write_nothing(
+    ctx: Context, add_connection: AddConnection, kwargs: dict[str, Any], code: str
+) -> None:
+    sn = add_connection()
+    short_bills.raise_bill(
+        ctx,
+        service_no=sn,
+        amount_paise=35_000,
+        reason="additional load",
+        ref="SB-1",
+        now=at("2025-06-03T11:00"),
+        events=[],
+    )
+    call: dict[str, Any] = {
+        "service_no": sn,
+        "amount_paise": 35_000,
+        "reason": "additional load",
+        "ref": "SB-1",
+    }
+    before = table_counts(ctx.store)
+    with pytest.raises(errors.WattWalletError) as caught:
+        short_bills.raise_bill(ctx, now=at("2025-06-03T12:00"), events=[], **(call | kwargs))
+    assert caught.value.code == code
+    assert table_counts(ctx.store) == before
