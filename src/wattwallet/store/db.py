@@ -85,8 +85,3 @@ TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serial
 def is_transient(exc: BaseException) -> bool:
     """A failure that a fresh attempt of the same transaction may not meet again."""
     return isinstance(exc, sa.exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
-
-
-def lock_clause(conn: Connection) -> bool:
-    """Whether row locks are available (PostgreSQL); SQLite's IMMEDIATE lock already covers it."""
-    return conn.dialect.name != "sqlite"
