@@ -14,6 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
+from wattwallet.commands import agents as agent_commands
+from wattwallet.commands import api as api_commands
 from wattwallet.commands import calendar as calendar_commands
 from wattwallet.commands import common
 from wattwallet.commands import lifecycle as lifecycle_commands
@@ -46,6 +48,9 @@ for sub, name in (
 ):
     app.add_typer(sub, name=name)
 app.add_typer(calendar_commands.app, name="calendar")
+app.add_typer(api_commands.staff_app, name="staff")
+app.add_typer(agent_commands.app, name="agent")
+app.command("serve")(api_commands.serve)
 app.add_typer(lifecycle_commands.reading_app, name="reading")
 app.add_typer(lifecycle_commands.cycle_app, name="cycle")
 app.add_typer(lifecycle_commands.jobs_app, name="jobs")

@@ -4,18 +4,39 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wattwallet import tariffs
 from wattwallet.domain import policy as policy_rules
 
 
+class ApiSettings(BaseModel):
+    """`wattwallet serve`: sessions, the payment gateway's webhook, where OTP texts go."""
+
+    host: str = Field("127.0.0.1", description="Address `serve` listens on")
+    port: int = Field(8000, ge=1, le=65535, description="Port `serve` listens on")
+    consumer_session_minutes: int = Field(30, gt=0, description="A consumer's sign-in lasts this long")
+    staff_session_minutes: int = Field(15, gt=0, description="A staff token lasts this long")
+    staff_max_failed_logins: int = Field(5, gt=0, description="Wrong passwords before a staff lock-out")
+    staff_lockout_minutes: int = Field(15, gt=0, description="How long a staff lock-out lasts")
+    payment_intent_minutes: int = Field(30, gt=0, description="A payment intent can be paid this long")
+    gateway_webhook_secret: SecretStr | None = Field(
+        None, description="Shared secret of the payment gateway's webhook signatures (HMAC-SHA256)"
+    )
+    webhook_tolerance_seconds: int = Field(300, gt=0, description="Oldest webhook timestamp accepted")
+    dev_sms_inbox: Path | None = Field(
+        None, description="Until an SMS gateway is configured: append OTP and other texts here (JSON lines)"
+    )
+
+
 class Settings(BaseSettings):
-    """`WATTWALLET_DATABASE_URL`, `WATTWALLET_TARIFF_FILE`, `WATTWALLET_POLICY__<NAME>`."""
+    """`WATTWALLET_DATABASE_URL`, `WATTWALLET_TARIFF_FILE`, `WATTWALLET_POLICY__<NAME>`
+    `WATTWALLET_API__<NAME>`."""
 
     model_config = SettingsConfigDict(env_prefix="WATTWALLET_", env_nested_delimiter="__", extra="ignore")
 
     database_url: str = Field("sqlite:///wattwallet.db", description="SQLAlchemy URL of the store")
     tariff_file: Path = Field(tariffs.BUILT_IN, description="Tariff book (YAML)")
     policy: policy_rules.Policy = Field(default_factory=policy_rules.Policy)
+    api: ApiSettings = Field(default_factory=ApiSettings)

@@ -9,6 +9,7 @@ from wattwallet import config, tariffs
 from wattwallet.domain import errors, policy, tariff
 from wattwallet.hes import adapter, simulator
 from wattwallet.ledger import accounts
+from wattwallet.notify import sms
 from wattwallet.store import db, migrate
 
 
@@ -23,6 +24,8 @@ class Context:
     policy: policy.Policy
     # The in-process simulator unless a real head-end link is configured.
     head_end: adapter.HeadEnd = dataclasses.field(default_factory=simulator.SimulatedHeadEnd)
+    # Texts that must go now (OTPs): an SMS gateway adapter, or a stand-in until one is configured.
+    sms: sms.Sender = dataclasses.field(default_factory=sms.Recorder)
 
 
 def open_context(settings: config.Settings, *, now: dt.datetime, upgrade: bool = False) -> Context:
@@ -37,4 +40,7 @@ def open_context(settings: config.Settings, *, now: dt.datetime, upgrade: bool =
         )
     with store.write() as conn:
         accounts.ensure_system_accounts(conn, now=now)
-    return Context(store=store, tariffs=tariffs.load(settings.tariff_file), policy=settings.policy)
+    inbox = settings.api.dev_sms_inbox
+    sender: sms.Sender = sms.Inbox(inbox) if inbox else sms.Recorder()
+    book = tariffs.load(settings.tariff_file)
+    return Context(store=store, tariffs=book, policy=settings.policy, sms=sender)

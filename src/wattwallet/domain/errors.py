@@ -42,3 +42,25 @@ class RuleViolation(WattWalletError):
     """Well-formed input that a business rule refuses."""
 
     code = "rule_violation"
+
+
+class Unauthenticated(WattWalletError):
+    """The caller is not who they claim, or has not said (sign-in failures, bad signatures)."""
+
+    code = "unauthenticated"
+
+
+class Forbidden(WattWalletError):
+    """The caller is known but may not do this."""
+
+    code = "forbidden"
+
+
+class RateLimited(WattWalletError):
+    code = "rate_limited"
+
+
+class Unavailable(WattWalletError):
+    """A part this needs is not configured or not reachable."""
+
+    code = "service_unavailable"

@@ -62,3 +62,9 @@ class Policy(BaseModel):
     reconnection_minutes: int = Field(15, gt=0, description="Relay closed within this of the payment")
     complaint_resolution_hours: int = Field(4, gt=0, description="Reconnection complaints resolved within")
     termination_months: int = Field(3, gt=0, description="Disconnected this long with no recharge: terminate")
+
+    # Registered mobile and sign-in OTPs (§7)
+    otp_valid_minutes: int = Field(5, gt=0, description="An OTP is good for this long")
+    otp_max_tries: int = Field(5, gt=0, description="Wrong codes allowed per OTP before it is void")
+    otp_max_sends: int = Field(3, gt=0, description="OTPs sent per number and per connection in the window")
+    otp_send_window_minutes: int = Field(15, gt=0, description="The window of otp_max_sends, minutes")

@@ -362,3 +362,112 @@ mobile_changes = Table(
     Column("changed_by", String(64), nullable=True),  # the staff member, for helpline / service centre
     Column("changed_at", UTCDateTime, nullable=False),
 )
+
+
+# --- The HTTP API (issue 4): sign-in, staff, agents, payment intents -----------------------------
+
+# One-time passwords, stored as a salted hash; `recipient` is the number it went to.
+otps = Table(
+    "otps",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("purpose", String(16), nullable=False),  # sign_in | mobile_change
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False),
+    Column("recipient", String(16), nullable=False),
+    Column("via", String(16), nullable=True),  # mobile_change: app | website
+    Column("salt", String(32), nullable=False),
+    Column("code_hash", String(64), nullable=False),
+    Column("tries", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime, nullable=True),
+    Index("ix_otps_service_no_created_at", "service_no", "created_at"),
+    Index("ix_otps_recipient_created_at", "recipient", "created_at"),
+)
+
+# Bearer tokens for consumers and staff; only the SHA-256 of a token is kept.
+api_sessions = Table(
+    "api_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("kind", String(8), nullable=False),  # consumer | staff
+    Column("subject", String(64), nullable=False),  # consumer: the mobile; staff: the username
+    Column("service_no", String(20), nullable=True),  # consumer: the connection signed in with
+    Column("role", String(16), nullable=True),  # staff
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("role", String(16), nullable=False),  # admin | billing | helpline | service_centre | field
+    Column("password_hash", String(200), nullable=False),  # argon2id
+    Column("active", Boolean, nullable=False),
+    Column("failed_logins", Integer, nullable=False),
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# Retail outlets and kiosks that take cash recharges.
+agents = Table(
+    "agents",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("kind", String(8), nullable=False),  # retail | kiosk
+    Column("daily_limit_paise", BigInteger, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+agent_keys = Table(
+    "agent_keys",
+    metadata,
+    Column("key_hash", String(64), primary_key=True),  # SHA-256 of the key (keys are 256-bit random)
+    Column("agent_id", String(16), ForeignKey("agents.id"), nullable=False, index=True),
+    Column("prefix", String(16), nullable=False),  # shown to staff to tell keys apart
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+# What each agent has collected on an IST day, checked against its limit in the recharge's transaction.
+agent_daily_totals = Table(
+    "agent_daily_totals",
+    metadata,
+    Column("agent_id", String(16), ForeignKey("agents.id"), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
+
+# Portal and app recharges: an intent the payment gateway later confirms by webhook.
+payment_intents = Table(
+    "payment_intents",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("channel", String(8), nullable=False),  # portal | app
+    Column("amount", BigInteger, nullable=False),
+    Column("status", String(12), nullable=False),  # created | succeeded | failed
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("gateway_payment_id", String(64), nullable=True),
+    Column("paid_at", UTCDateTime, nullable=True),
+    Column("receipt_no", String(24), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount > 0", name="amount_positive"),
+)
+
+# Every webhook event taken, so a replayed or repeated event is answered, not applied twice.
+gateway_events = Table(
+    "gateway_events",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("intent_id", String(40), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("outcome", Text, nullable=False),  # JSON: what was answered
+)

@@ -1,0 +1,1 @@
+"""The HTTP API (`wattwallet serve`): FastAPI routers that turn requests into service calls."""

@@ -1,0 +1,93 @@
+"""Signing in: consumers by customer ID and OTP, staff by username and password."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, Field
+
+from wattwallet.api import deps
+from wattwallet.services import consumer_access, sessions, staff
+
+router = APIRouter(prefix="/auth", tags=["sign-in"])
+
+ServiceNo = Annotated[str, Field(min_length=1, max_length=32, examples=["1122334455667"])]
+
+
+class OtpRequest(BaseModel):
+    service_no: ServiceNo
+
+
+class OtpRequested(BaseModel):
+    message: str = "If the customer ID is registered, an OTP has been sent to its registered mobile."
+    expires_in_seconds: int
+
+
+class ConsumerSignIn(BaseModel):
+    service_no: ServiceNo
+    otp: Annotated[str, Field(min_length=1, max_length=16, examples=["123456"])]
+
+
+class Token(BaseModel):
+    token: str
+    token_type: str = "bearer"
+    expires_at: dt.datetime
+
+
+class ConsumerToken(Token):
+    connections: list[str]
+
+
+class StaffSignIn(BaseModel):
+    username: Annotated[str, Field(min_length=1, max_length=64)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class StaffToken(Token):
+    role: str
+
+
+@router.post("/otp", status_code=status.HTTP_202_ACCEPTED, summary="Send a sign-in OTP")
+def request_otp(body: OtpRequest, rt: deps.RuntimeDep) -> OtpRequested:
+    """The same answer whether or not the customer ID exists, and whether or not the rate limit
+    held the OTP back."""
+    consumer_access.request_sign_in_otp(rt.ctx, service_no=body.service_no, now=rt.now())
+    return OtpRequested(expires_in_seconds=rt.ctx.policy.otp_valid_minutes * 60)
+
+
+@router.post("/session", summary="Sign in with the OTP")
+def consumer_sign_in(body: ConsumerSignIn, rt: deps.RuntimeDep) -> ConsumerToken:
+    issued = consumer_access.sign_in(
+        rt.ctx,
+        service_no=body.service_no,
+        code=body.otp,
+        now=rt.now(),
+        minutes=rt.settings.consumer_session_minutes,
+    )
+    owned = consumer_access.own_connections(rt.ctx, issued.session)
+    return ConsumerToken(token=issued.token, expires_at=issued.session.expires_at, connections=owned)
+
+
+@router.post("/staff/session", summary="Staff sign-in")
+def staff_sign_in(body: StaffSignIn, rt: deps.RuntimeDep) -> StaffToken:
+    s = rt.settings
+    issued = staff.sign_in(
+        rt.ctx,
+        username=body.username,
+        password=body.password,
+        now=rt.now(),
+        minutes=s.staff_session_minutes,
+        max_failed=s.staff_max_failed_logins,
+        lockout_minutes=s.staff_lockout_minutes,
+    )
+    return StaffToken(
+        token=issued.token, expires_at=issued.session.expires_at, role=issued.session.role or ""
+    )
+
+
+@router.delete("/session", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out (consumer or staff)")
+def sign_out(rt: deps.RuntimeDep, credentials: deps.BearerDep) -> None:
+    if credentials is not None:
+        sessions.revoke(rt.ctx, credentials.credentials, now=rt.now())

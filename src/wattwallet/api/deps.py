@@ -1,0 +1,74 @@
+"""What a route needs: the runtime (context, settings, clock) and who is calling."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from wattwallet import config
+from wattwallet.api import problems
+from wattwallet.context import Context
+from wattwallet.services import sessions, staff
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclasses.dataclass
+class Runtime:
+    ctx: Context
+    settings: config.ApiSettings
+    clock: Callable[[], dt.datetime] = utc_now
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+
+def runtime(request: Request) -> Runtime:
+    found: Runtime = request.app.state.runtime
+    return found
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+_bearer = HTTPBearer(auto_error=False, description="A session token from /api/v1/auth/...")
+_agent_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="A retail outlet's or kiosk's key")
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+AgentKeyDep = Annotated[str | None, Depends(_agent_key)]
+
+
+def _session(rt: Runtime, credentials: HTTPAuthorizationCredentials | None, kind: str) -> sessions.Session:
+    if credentials is None:
+        raise problems.Unauthenticated("sign in first: send 'Authorization: Bearer <token>'")
+    found = sessions.resolve(rt.ctx, credentials.credentials, now=rt.now())
+    if found is None or found.kind != kind:
+        raise problems.Unauthenticated("the token is unknown, expired or signed out; sign in again")
+    return found
+
+
+def consumer_session(rt: RuntimeDep, credentials: BearerDep) -> sessions.Session:
+    return _session(rt, credentials, sessions.CONSUMER)
+
+
+ConsumerDep = Annotated[sessions.Session, Depends(consumer_session)]
+
+
+def staff_session(rt: RuntimeDep, credentials: BearerDep) -> sessions.Session:
+    return _session(rt, credentials, sessions.STAFF)
+
+
+StaffDep = Annotated[sessions.Session, Depends(staff_session)]
+
+
+def require(session: sessions.Session, *roles: staff.Role) -> None:
+    """Admins may do anything; everyone else only what their role is for."""
+    if session.role == staff.Role.ADMIN.value or session.role in {r.value for r in roles}:
+        return
+    allowed = ", ".join(["admin", *(r.value for r in roles)])
+    raise problems.Forbidden(f"this needs one of the roles: {allowed}")

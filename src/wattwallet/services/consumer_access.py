@@ -1,0 +1,99 @@
+"""A consumer signs in with the customer ID (service number) and an OTP sent to its registered mobile.
+
+One mobile may hold several connections; a session sees every connection whose registered mobile is
+the one it signed in with, checked on each request, so a mobile change moves access with it.
+Unknown customer IDs get the same answers as known ones (no enumeration).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from wattwallet.context import Context
+from wattwallet.domain import connection, errors
+from wattwallet.services import connections, otp, sessions
+from wattwallet.store import schema
+
+
+class NotYourConnection(errors.NotFound):
+    """Someone else's connection looks exactly like one that does not exist."""
+
+    code = "connection_not_found"
+
+
+def request_sign_in_otp(ctx: Context, *, service_no: object, now: dt.datetime) -> None:
+    """Send a sign-in OTP to the registered mobile. Says nothing of whether the customer ID exists or
+    whether the rate limit held the OTP back: the caller answers the same in every case."""
+    try:
+        number = connection.service_number(service_no)
+    except errors.InvalidInput:
+        return
+    try:
+        with ctx.store.write() as conn:
+            target = _connection_or_none(conn, number)
+            if target is None or target.state is connection.State.TERMINATED:
+                return
+            otp.issue(
+                ctx,
+                conn,
+                purpose=otp.SIGN_IN,
+                service_no=number,
+                recipient=target.mobile,
+                language=target.language.value,
+                now=now,
+            )
+    except otp.OtpRateLimited:
+        return
+
+
+def sign_in(
+    ctx: Context, *, service_no: object, code: object, now: dt.datetime, minutes: int
+) -> sessions.Issued:
+    try:
+        number = connection.service_number(service_no)
+    except errors.InvalidInput:
+        raise otp.OtpRejected("the OTP is wrong, expired or used up; ask for a new one") from None
+
+    def start(conn: sa.Connection, verified: otp.Verified) -> sessions.Issued:
+        return sessions.issue(
+            conn,
+            kind=sessions.CONSUMER,
+            subject=verified.recipient,
+            service_no=number,
+            minutes=minutes,
+            now=now,
+        )
+
+    return otp.verify_then(ctx, purpose=otp.SIGN_IN, service_no=number, code=code, now=now, then=start)
+
+
+def own_connections(ctx: Context, session: sessions.Session) -> list[str]:
+    c = schema.connections
+    with ctx.store.read() as conn:
+        rows = conn.execute(
+            sa.select(c.c.service_no).where(c.c.mobile == session.subject).order_by(c.c.service_no)
+        ).scalars()
+        return list(rows)
+
+
+def check_owner(ctx: Context, session: sessions.Session, service_no: object) -> str:
+    """The service number, if this session's mobile holds it; `NotYourConnection` otherwise."""
+    try:
+        number = connection.service_number(service_no)
+    except errors.InvalidInput:
+        raise NotYourConnection("no such connection among yours") from None
+    c = schema.connections
+    with ctx.store.read() as conn:
+        mobile = conn.execute(sa.select(c.c.mobile).where(c.c.service_no == number)).scalar_one_or_none()
+    if mobile is None or mobile != session.subject:
+        raise NotYourConnection("no such connection among yours")
+    return number
+
+
+def _connection_or_none(conn: sa.Connection, service_no: str) -> connections.ConnectionRow | None:
+    try:
+        return connections.get(conn, service_no)
+    except connections.UnknownConnection:
+        return None

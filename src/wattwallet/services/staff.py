@@ -1,0 +1,137 @@
+"""Staff accounts: roles, argon2id password hashes, lock-out after repeated wrong passwords."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import re
+
+import argon2
+import sqlalchemy as sa
+
+from wattwallet.context import Context
+from wattwallet.domain import errors
+from wattwallet.services import sessions
+from wattwallet.store import schema
+
+_HASHER = argon2.PasswordHasher()
+_USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
+# Verified against when the username is unknown, so that both cases cost the same time.
+_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    BILLING = "billing"
+    HELPLINE = "helpline"
+    SERVICE_CENTRE = "service_centre"
+    FIELD = "field"
+
+
+class StaffInvalid(errors.InvalidInput):
+    code = "staff_invalid"
+
+
+class StaffExists(errors.Conflict):
+    code = "staff_exists"
+
+
+class LoginRejected(errors.Unauthenticated):
+    """Unknown user, wrong password, inactive or locked: one answer for all."""
+
+    code = "login_invalid"
+
+
+@dataclasses.dataclass(frozen=True)
+class StaffUser:
+    username: str
+    name: str
+    role: Role
+    active: bool
+
+
+def role(raw: object) -> Role:
+    try:
+        return Role(str(raw))
+    except ValueError:
+        raise StaffInvalid(f"role is one of {', '.join(r.value for r in Role)}, got {raw!r}") from None
+
+
+def add(
+    ctx: Context, *, username: str, name: str, role_name: str, password: str, now: dt.datetime
+) -> StaffUser:
+    if not isinstance(username, str) or not _USERNAME.match(username):
+        raise StaffInvalid("username is 3 to 64 of a-z, 0-9, '.', '_' or '-', starting with a letter")
+    name = " ".join(str(name).split())
+    if not 1 <= len(name) <= 120:
+        raise StaffInvalid("name is 1 to 120 characters")
+    if not isinstance(password, str) or not 12 <= len(password) <= 256:
+        raise StaffInvalid("a staff password is 12 to 256 characters")
+    chosen = role(role_name)
+    u = schema.staff_users
+    with ctx.store.write() as conn:
+        if conn.execute(sa.select(u.c.username).where(u.c.username == username)).first():
+            raise StaffExists(f"staff user {username!r} exists already")
+        conn.execute(
+            sa.insert(u).values(
+                username=username,
+                name=name,
+                role=chosen.value,
+                password_hash=_HASHER.hash(password),
+                active=True,
+                failed_logins=0,
+                created_at=now,
+            )
+        )
+    return StaffUser(username, name, chosen, True)
+
+
+def sign_in(
+    ctx: Context,
+    *,
+    username: object,
+    password: object,
+    now: dt.datetime,
+    minutes: int,
+    max_failed: int,
+    lockout_minutes: int,
+) -> sessions.Issued:
+    """A short-lived staff token. Wrong passwords count; `max_failed` in a row lock the account for
+    `lockout_minutes` (even the right password is refused meanwhile)."""
+    rejected = LoginRejected("username or password is wrong, or the account is locked")
+    if not isinstance(username, str) or not isinstance(password, str) or len(password) > 256:
+        raise rejected
+    u = schema.staff_users
+    with ctx.store.write() as conn:
+        row = conn.execute(sa.select(u).where(u.c.username == username).with_for_update()).first()
+        if row is None:
+            _matches(_DUMMY_HASH, password)
+            raise rejected
+        locked = row.locked_until is not None and row.locked_until > now
+        if not row.active or locked:
+            raise rejected
+        if _matches(row.password_hash, password):
+            conn.execute(
+                sa.update(u).where(u.c.username == username).values(failed_logins=0, locked_until=None)
+            )
+            return sessions.issue(
+                conn, kind=sessions.STAFF, subject=username, role=row.role, minutes=minutes, now=now
+            )
+        failed = row.failed_logins + 1
+        lock = now + dt.timedelta(minutes=lockout_minutes) if failed >= max_failed else None
+        conn.execute(
+            sa.update(u)
+            .where(u.c.username == username)
+            .values(failed_logins=0 if lock else failed, locked_until=lock)
+        )
+    raise rejected
+
+
+def _matches(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except argon2.exceptions.VerificationError:
+        return False
+    except argon2.exceptions.InvalidHashError:
+        return False

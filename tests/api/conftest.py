@@ -1,0 +1,107 @@
+"""The API in-process (httpx over ASGI, the real app and routers) on both databases, with a clock
+the test moves, an SMS recorder to read OTPs from, and helpers to sign people in."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from tests.conftest import NOW, AddConnection
+from wattwallet import config
+from wattwallet.api import app as api_app
+from wattwallet.api import deps
+from wattwallet.context import Context
+from wattwallet.notify import sms
+from wattwallet.services import staff
+
+STAFF_PASSWORD = "correct horse battery staple"
+WEBHOOK_SECRET = "whsec_test_only_not_a_real_secret"
+
+
+class Clock:
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+@dataclasses.dataclass
+class Api:
+    client: TestClient
+    ctx: Context
+    clock: Clock
+    texts: sms.Recorder
+    settings: config.ApiSettings
+
+    def last_otp(self, mobile: str) -> str:
+        found = self.texts.last_to(mobile)
+        assert found is not None, f"no text went to {mobile}"
+        match = re.search(r"\b(\d{6})\b", found.text)
+        assert match, found.text
+        return match.group(1)
+
+    def consumer_token(self, service_no: str, mobile: str) -> str:
+        assert self.client.post("/api/v1/auth/otp", json={"service_no": service_no}).status_code == 202
+        answer = self.client.post(
+            "/api/v1/auth/session", json={"service_no": service_no, "otp": self.last_otp(mobile)}
+        )
+        assert answer.status_code == 200, answer.text
+        token: str = answer.json()["token"]
+        return token
+
+    def staff_token(self, role: str) -> str:
+        username = f"{role.replace('_', '-')}.user"
+        with contextlib.suppress(staff.StaffExists):
+            staff.add(
+                self.ctx,
+                username=username,
+                name=f"{role} user",
+                role_name=role,
+                password=STAFF_PASSWORD,
+                now=self.clock(),
+            )
+        answer = self.client.post(
+            "/api/v1/auth/staff/session", json={"username": username, "password": STAFF_PASSWORD}
+        )
+        assert answer.status_code == 200, answer.text
+        token: str = answer.json()["token"]
+        return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def api(ctx: Context) -> Iterator[Api]:
+    texts = sms.Recorder()
+    ctx = dataclasses.replace(ctx, sms=texts)
+    clock = Clock(NOW)
+    settings = config.ApiSettings(gateway_webhook_secret=SecretStr(WEBHOOK_SECRET))
+    app = api_app.create_app(ctx, settings, runtime=deps.Runtime(ctx=ctx, settings=settings, clock=clock))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield Api(client=client, ctx=ctx, clock=clock, texts=texts, settings=settings)
+
+
+@pytest.fixture
+def consumer(add_connection: AddConnection) -> Any:
+    """Register a connection with its own mobile: consumer(n) -> (service_no, mobile)."""
+
+    def make(n: int, **overrides: Any) -> tuple[str, str]:
+        mobile = f"+9198765{n:05d}"
+        service_no = add_connection(mobile=mobile, **overrides)
+        return service_no, mobile
+
+    return make
