@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from wattwallet.api import deps
+from wattwallet.api import deps, problems
 from wattwallet.services import consumer_access, sessions, staff
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
@@ -89,5 +89,7 @@ def staff_sign_in(body: StaffSignIn, rt: deps.RuntimeDep) -> StaffToken:
 
 @router.delete("/session", status_code=status.HTTP_204_NO_CONTENT, summary="Sign out (consumer or staff)")
 def sign_out(rt: deps.RuntimeDep, credentials: deps.BearerDep) -> None:
-    if credentials is not None:
-        sessions.revoke(rt.ctx, credentials.credentials, now=rt.now())
+    """Ends the session of the token given; signing out twice is harmless."""
+    if credentials is None:
+        raise problems.Unauthenticated("send the token to sign out: 'Authorization: Bearer <token>'")
+    sessions.revoke(rt.ctx, credentials.credentials, now=rt.now())

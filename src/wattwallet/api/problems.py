@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -108,6 +109,15 @@ def install(app: FastAPI) -> None:
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
         code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(sa.exc.DataError)
+    async def _unstorable(request: Request, exc: sa.exc.DataError) -> JSONResponse:
+        # Defence in depth: input the routes let through but the database cannot hold (a NUL
+        # character, an out-of-range number) is the caller's error, not ours.
+        log.warning("database refused input on %s %s: %s", request.method, request.url.path, exc.orig)
+        return response(
+            422, "input_unstorable", "the input holds characters or numbers that cannot be stored"
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -100,7 +100,10 @@ def sign_in(
     """A short-lived staff token. Wrong passwords count; `max_failed` in a row lock the account for
     `lockout_minutes` (even the right password is refused meanwhile)."""
     rejected = LoginRejected("username or password is wrong, or the account is locked")
-    if not isinstance(username, str) or not isinstance(password, str) or len(password) > 256:
+    if not isinstance(username, str) or not _USERNAME.match(username):
+        _matches(_DUMMY_HASH, str(password))
+        raise rejected
+    if not isinstance(password, str) or len(password) > 256:
         raise rejected
     u = schema.staff_users
     with ctx.store.write() as conn:
