@@ -105,3 +105,22 @@ def consumer(add_connection: AddConnection) -> Any:
         return service_no, mobile
 
     return make
+
+
+@pytest.fixture
+def credentials(api: Api, consumer: Any) -> dict[str, dict[str, str]]:
+    """Headers that sign in whoever may use a route, by path prefix (a consumer on /me, an admin on
+    /staff, an agent on /agent): junk and fuzz tests then reach the routes' own checks."""
+    service_no, mobile = consumer(1)
+    found = {
+        "/api/v1/me": bearer(api.consumer_token(service_no, mobile)),
+        "/api/v1/staff": bearer(api.staff_token("admin")),
+    }
+    agent_key = getattr(api, "agent_key", None)
+    if callable(agent_key):
+        found["/api/v1/agent"] = {"X-API-Key": agent_key()}
+    return found
+
+
+def headers_for(credentials: dict[str, dict[str, str]], path: str) -> dict[str, str]:
+    return next((h for prefix, h in credentials.items() if path.startswith(prefix)), {})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from wattwallet import config
 from wattwallet.api import agents, auth, consumer, deps, payments, problems, staff
@@ -19,6 +19,7 @@ def create_app(ctx: Context, settings: config.ApiSettings, *, runtime: deps.Runt
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
+        dependencies=[Depends(deps.known_query_only)],
     )
     app.state.runtime = runtime or deps.Runtime(ctx=ctx, settings=settings)
     problems.install(app)

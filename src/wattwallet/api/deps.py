@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
@@ -72,3 +72,22 @@ def require(session: sessions.Session, *roles: staff.Role) -> None:
         return
     allowed = ", ".join(["admin", *(r.value for r in roles)])
     raise problems.Forbidden(f"this needs one of the roles: {allowed}")
+
+
+def known_query_only(request: Request) -> None:
+    """Refuse query parameters the route does not take: a misspelt filter must not be ignored."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return
+    known = {p.alias for p in _query_params(dependant)}
+    unknown = sorted(set(request.query_params) - known)
+    if unknown:
+        raise problems.QueryInvalid(f"unknown query parameter(s): {', '.join(unknown)[:200]}")
+
+
+def _query_params(dependant: Any) -> list[Any]:
+    found = list(dependant.query_params)
+    for sub in dependant.dependencies:
+        found.extend(_query_params(sub))
+    return found

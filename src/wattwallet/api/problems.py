@@ -30,6 +30,10 @@ RateLimited = errors.RateLimited
 ServiceUnavailable = errors.Unavailable
 
 
+class QueryInvalid(errors.InvalidInput):
+    code = "query_invalid"
+
+
 class Problem(BaseModel):
     """The body of every 4xx and 5xx answer."""
 

@@ -25,11 +25,9 @@ class NotYourConnection(errors.NotFound):
 
 def request_sign_in_otp(ctx: Context, *, service_no: object, now: dt.datetime) -> None:
     """Send a sign-in OTP to the registered mobile. Says nothing of whether the customer ID exists or
-    whether the rate limit held the OTP back: the caller answers the same in every case."""
-    try:
-        number = connection.service_number(service_no)
-    except errors.InvalidInput:
-        return
+    whether the rate limit held the OTP back: the caller answers the same in every case. (A malformed
+    customer ID is refused: its format is public, so that tells nothing.)"""
+    number = connection.service_number(service_no)
     try:
         with ctx.store.write() as conn:
             target = _connection_or_none(conn, number)
@@ -51,10 +49,7 @@ def request_sign_in_otp(ctx: Context, *, service_no: object, now: dt.datetime) -
 def sign_in(
     ctx: Context, *, service_no: object, code: object, now: dt.datetime, minutes: int
 ) -> sessions.Issued:
-    try:
-        number = connection.service_number(service_no)
-    except errors.InvalidInput:
-        raise otp.OtpRejected("the OTP is wrong, expired or used up; ask for a new one") from None
+    number = connection.service_number(service_no)
 
     def start(conn: sa.Connection, verified: otp.Verified) -> sessions.Issued:
         return sessions.issue(
