@@ -118,7 +118,7 @@ def resolve_open(
         conn.execute(
             sa.update(c)
             .where(c.c.id == row.id)
-            .values(resolved_at=now, resolution=resolution, resolved_by=by, note=note)
+            .values(resolved_at=now, resolution=resolution, resolved_by=by, resolution_note=note)
         )
         events.append(
             {

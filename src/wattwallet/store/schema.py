@@ -308,7 +308,8 @@ complaints = Table(
     Column("resolved_at", UTCDateTime, nullable=True),
     Column("resolution", String(20), nullable=True),  # relay_closed | staff
     Column("resolved_by", String(64), nullable=True),
-    Column("note", Text, nullable=True),
+    Column("note", Text, nullable=True),  # the opener's words (consumer, helpline)
+    Column("resolution_note", Text, nullable=True),  # what staff did
 )
 
 short_bills = Table(

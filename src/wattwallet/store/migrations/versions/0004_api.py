@@ -127,9 +127,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("payment_intents", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_payment_intents_service_no"), ["service_no"], unique=False)
+    # The opener's note stays; what staff did goes in its own column.
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("resolution_note", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("complaints", schema=None) as batch_op:
+        batch_op.drop_column("resolution_note")
     with op.batch_alter_table("payment_intents", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_payment_intents_service_no"))
 

@@ -1,0 +1,165 @@
+"""Staff work queues: reconnection complaints, the disconnection queue, failing HES commands and
+held consumption awaiting review."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Self
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from wattwallet.api import deps
+from wattwallet.api import staff_access as access
+from wattwallet.hes import commands as hes_commands
+from wattwallet.services import complaints, holds, queues, staff, staff_desk
+
+router = APIRouter(prefix="/staff", tags=["staff"])
+Role = staff.Role
+
+
+class ComplaintView(BaseModel):
+    ref: str
+    service_no: str
+    kind: str
+    source: str = Field(description="consumer, helpline or auto (opened by the system)")
+    opened_at: access.Instant
+    due_at: access.Instant = Field(description="To be resolved by (4 hours after opening)")
+    resolved_at: access.Instant | None
+    resolution: str | None
+    overdue: bool = Field(description="Still open after its deadline, or resolved after it")
+
+    @classmethod
+    def of(cls, c: complaints.Complaint, *, now: dt.datetime, **extra: object) -> Self:
+        return cls.model_validate({**dataclasses.asdict(c), "overdue": c.overdue(now=now), **extra})
+
+
+class ComplaintAction(ComplaintView):
+    replayed: bool = Field(description="Nothing changed: it was opened (or resolved) before")
+
+
+class ResolveRequest(access.Body):
+    note: access.Note
+
+
+class DisconnectionQueueEntry(BaseModel):
+    service_no: str
+    balance_paise: int
+    emergency_credit_paise: int
+    due_at: access.Instant = Field(description="When the balance fell below the emergency credit")
+    zero_alert_at: access.Instant | None
+    earliest: access.Instant = Field(description="The earliest instant the rules allow the supply to be cut")
+    ready: bool = Field(description="The window job cuts it (or has sent the command) now")
+    on_hold: bool = Field(description="Held consumption: no disconnection until reviewed")
+    command_id: str | None
+    command_status: str | None
+
+
+class HesFailure(BaseModel):
+    id: str
+    service_no: str
+    meter_serial: str
+    command: str = Field(description="disconnect or reconnect")
+    status: str = Field(description="failed (given up), pending (being retried) or sent (never confirmed)")
+    reason: str
+    attempts: int
+    next_attempt_at: access.Instant | None
+    created_at: access.Instant
+    sent_at: access.Instant | None
+    confirmed_at: access.Instant | None
+    paid_at: access.Instant | None
+    last_error: str | None
+
+
+class HoldView(BaseModel):
+    id: int
+    service_no: str
+    kind: str = Field(description="implausible or register_backwards")
+    from_date: dt.date
+    to_date: dt.date
+    units_wh: int
+    status: str = Field(description="open, released or dismissed")
+    created_at: access.Instant
+
+    @classmethod
+    def of(cls, h: holds.Hold, **extra: object) -> Self:
+        return cls.model_validate({**dataclasses.asdict(h), **extra})
+
+
+class HoldReleased(HoldView):
+    deducted_paise: int = Field(description="Taken from the wallet for the released consumption")
+    balance_paise: int = Field(description="Wallet balance afterwards")
+
+
+class ReviewRequest(access.Body):
+    note: access.Note
+
+
+@access.route(router, "GET", "/complaints", Role.HELPLINE, Role.SERVICE_CENTRE)
+def complaint_queue(rt: deps.RuntimeDep, open_only: bool = True) -> list[ComplaintView]:
+    """Reconnection complaints, nearest deadline first; `overdue` marks those past 4 hours."""
+    now = rt.now()
+    found = complaints.listing(rt.ctx, now=now, open_only=open_only)
+    return [ComplaintView.of(c, now=now) for c in found]
+
+
+@access.route(router, "POST", "/complaints/{ref:path}/resolve", Role.HELPLINE)
+def resolve_complaint(
+    ref: str, body: ResolveRequest, rt: deps.RuntimeDep, session: deps.StaffDep
+) -> ComplaintAction:
+    """Close a complaint with a note saying what was done; the signed-in executive is on record.
+    A complaint resolved before is answered as it stands (`replayed`)."""
+    now = rt.now()
+    done = staff_desk.resolve_complaint(rt.ctx, ref=ref, by=session.subject, note=body.note, now=now)
+    return ComplaintAction.of(done.complaint, now=now, replayed=done.replayed)
+
+
+@access.route(router, "GET", "/disconnections/queue", Role.BILLING, Role.FIELD)
+def disconnection_queue(rt: deps.RuntimeDep) -> list[DisconnectionQueueEntry]:
+    """Connections due for disconnection, soonest first, with the earliest instant the rules allow
+    the cut (window, working days, 24 hours after the zero-balance alert)."""
+    now = rt.now()
+    return [
+        DisconnectionQueueEntry(
+            service_no=e.service_no,
+            balance_paise=e.balance,
+            emergency_credit_paise=e.emergency_credit,
+            due_at=e.due_at,
+            zero_alert_at=e.zero_alert_at,
+            earliest=e.earliest,
+            ready=e.ready(now),
+            on_hold=e.on_hold,
+            command_id=e.command_id,
+            command_status=e.command_status,
+        )
+        for e in queues.disconnection_queue(rt.ctx, now=now)
+    ]
+
+
+@access.route(router, "GET", "/hes/failures", Role.FIELD, Role.BILLING)
+def hes_failures(rt: deps.RuntimeDep) -> list[HesFailure]:
+    """Commands the head-end failed, keeps failing, or never confirmed, oldest first."""
+    return [HesFailure.model_validate(row) for row in hes_commands.failures(rt.ctx, now=rt.now())]
+
+
+@access.route(router, "GET", "/holds", Role.BILLING)
+def held_consumption(rt: deps.RuntimeDep, open_only: bool = True) -> list[HoldView]:
+    """Consumption held for review: never deducted, never a reason to disconnect while open."""
+    return [HoldView.of(h) for h in holds.listing(rt.ctx, open_only=open_only)]
+
+
+@access.route(router, "POST", "/holds/{hold_id}/release", Role.BILLING)
+def release_hold(
+    hold_id: int, body: ReviewRequest, rt: deps.RuntimeDep, session: deps.StaffDep
+) -> HoldReleased:
+    """The consumption was real: deduct it now (energy and per-unit charges at this month's slab)."""
+    done = staff_desk.release_hold(rt.ctx, hold_id=hold_id, by=session.subject, note=body.note, now=rt.now())
+    return HoldReleased.of(done.hold, deducted_paise=done.deducted, balance_paise=done.balance)
+
+
+@access.route(router, "POST", "/holds/{hold_id}/dismiss", Role.BILLING)
+def dismiss_hold(hold_id: int, body: ReviewRequest, rt: deps.RuntimeDep, session: deps.StaffDep) -> HoldView:
+    """The consumption was not real (a meter fault): the consumer never pays it."""
+    done = holds.dismiss(rt.ctx, hold_id=hold_id, by=session.subject, note=body.note, now=rt.now())
+    return HoldView.of(done)
