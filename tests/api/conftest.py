@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import argon2
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
@@ -20,7 +21,7 @@ from wattwallet.api import app as api_app
 from wattwallet.api import deps
 from wattwallet.context import Context
 from wattwallet.notify import sms
-from wattwallet.services import staff
+from wattwallet.services import agents, staff
 
 STAFF_PASSWORD = "correct horse battery staple"
 WEBHOOK_SECRET = "whsec_test_only_not_a_real_secret"
@@ -61,6 +62,13 @@ class Api:
         token: str = answer.json()["token"]
         return token
 
+    def agent_key(self, name: str = "Sri Sai Kirana", limit_paise: int = 5_000_000) -> str:
+        """A new retail agent's API key."""
+        issued = agents.create(
+            self.ctx, name=name, kind_name="retail", daily_limit_paise=limit_paise, now=self.clock()
+        )
+        return issued.key
+
     def staff_token(self, role: str) -> str:
         username = f"{role.replace('_', '-')}.user"
         with contextlib.suppress(staff.StaffExists):
@@ -82,6 +90,15 @@ class Api:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(autouse=True)
+def cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """argon2id at its production cost takes ~0.4 s a sign-in on this machine; the tests sign in
+    hundreds of times. Same algorithm and code path, lower cost."""
+    cheap = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    monkeypatch.setattr(staff, "_HASHER", cheap)
+    monkeypatch.setattr(staff, "_DUMMY_HASH", cheap.hash("not a password of anyone"))
 
 
 @pytest.fixture
@@ -116,9 +133,7 @@ def credentials(api: Api, consumer: Any) -> dict[str, dict[str, str]]:
         "/api/v1/me": bearer(api.consumer_token(service_no, mobile)),
         "/api/v1/staff": bearer(api.staff_token("admin")),
     }
-    agent_key = getattr(api, "agent_key", None)
-    if callable(agent_key):
-        found["/api/v1/agent"] = {"X-API-Key": agent_key()}
+    found["/api/v1/agent"] = {"X-API-Key": api.agent_key()}
     return found
 
 

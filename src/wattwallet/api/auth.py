@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from wattwallet.api import deps, problems
+from wattwallet.api import deps, fields, problems
 from wattwallet.services import consumer_access, sessions, staff
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
@@ -33,7 +32,7 @@ class ConsumerSignIn(BaseModel):
 class Token(BaseModel):
     token: str
     token_type: str = "bearer"
-    expires_at: dt.datetime
+    expires_at: fields.Instant
 
 
 class ConsumerToken(Token):

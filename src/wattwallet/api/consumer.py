@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
-from wattwallet.api import deps
+from wattwallet.api import deps, fields
 from wattwallet.domain import connection, phone
 from wattwallet.services import (
     account_views,
@@ -107,8 +107,8 @@ class Receipt(BaseModel):
     balance_after_paise: int
     dues_remaining_paise: int
     first_recharge: bool
-    paid_at: dt.datetime
-    recorded_at: dt.datetime
+    paid_at: fields.Instant
+    recorded_at: fields.Instant
 
     @classmethod
     def of(cls, r: recharges.Receipt) -> Receipt:
@@ -131,7 +131,7 @@ class Alert(BaseModel):
     kind: str = Field(examples=["low_balance_3_days", "low_balance_2_days", "zero_balance"])
     threshold_paise: int
     balance_paise: int
-    sent_at: dt.datetime
+    sent_at: fields.Instant
 
 
 class ShortBill(BaseModel):
@@ -141,16 +141,16 @@ class ShortBill(BaseModel):
     raised_on: dt.date
     due_on: dt.date = Field(description="Deducted from the wallet on this day if not paid before")
     status: str = Field(examples=["open", "deducted", "settled"])
-    deducted_at: dt.datetime | None
+    deducted_at: fields.Instant | None
 
 
 class Complaint(BaseModel):
     ref: str
     kind: str
     source: str = Field(examples=["consumer", "helpline", "auto"])
-    opened_at: dt.datetime
-    due_at: dt.datetime = Field(description="To be resolved by then (4 hours from opening)")
-    resolved_at: dt.datetime | None
+    opened_at: fields.Instant
+    due_at: fields.Instant = Field(description="To be resolved by then (4 hours from opening)")
+    resolved_at: fields.Instant | None
     resolution: str | None
     overdue: bool
 
@@ -185,7 +185,7 @@ class MobileChangeRequest(BaseModel):
 class MobileChangeSent(BaseModel):
     message: str = "An OTP has been sent to the new number; confirm with it to make the change."
     recipient: str = Field(description="The new number, masked", examples=["+91XXXXXX2345"])
-    expires_at: dt.datetime
+    expires_at: fields.Instant
 
 
 class MobileChangeConfirm(BaseModel):
@@ -196,7 +196,7 @@ class MobileChanged(BaseModel):
     service_no: str
     mobile: str = Field(description="The new registered mobile, masked")
     via: str
-    changed_at: dt.datetime
+    changed_at: fields.Instant
     message: str = (
         "The registered mobile has changed; sign in again with an OTP sent to the new number. "
         "This session no longer reaches the connection."

@@ -6,17 +6,16 @@ caller whose role may not use a route gets 403 whatever they send, and nothing i
 
 from __future__ import annotations
 
-import datetime as dt
 import inspect
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Response, status
 from fastapi.types import DecoratedCallable
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from wattwallet.api import deps
-from wattwallet.domain import clock, money
+from wattwallet.api import deps, fields
+from wattwallet.domain import money
 from wattwallet.services import sessions, staff
 
 ANY_ROLE: tuple[staff.Role, ...] = tuple(staff.Role)
@@ -35,8 +34,7 @@ Reference = Annotated[
         examples=["CC-2025-000123"],
     ),
 ]
-# Instants are answered in IST, as the rules read them, whatever offset they were stored or given with.
-Instant = Annotated[dt.datetime, AfterValidator(lambda v: v.astimezone(clock.IST))]
+Instant = fields.Instant
 Note = Annotated[str, Field(min_length=1, max_length=2_000, description="What was found or done (kept)")]
 
 
