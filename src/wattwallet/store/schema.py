@@ -472,3 +472,9 @@ gateway_events = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Column("outcome", Text, nullable=False),  # JSON: what was answered
 )
+
+
+# --- The MQTT head-end link (issue 5; migration 0005) -----------------------------------------
+
+
+# --- Message delivery: outbox deliveries, channel opt-ins (issue 5; migration 0006) -----------
