@@ -25,6 +25,9 @@ class ApiSettings(BaseModel):
         None, description="Shared secret of the payment gateway's webhook signatures (HMAC-SHA256)"
     )
     webhook_tolerance_seconds: int = Field(300, gt=0, description="Oldest webhook timestamp accepted")
+    background: bool = Field(
+        True, description="`serve` also runs the scheduler, the message dispatcher and the HES link"
+    )
     dev_sms_inbox: Path | None = Field(
         None, description="Until an SMS gateway is configured: append OTP and other texts here (JSON lines)"
     )
@@ -40,3 +43,4 @@ class Settings(BaseSettings):
     tariff_file: Path = Field(tariffs.BUILT_IN, description="Tariff book (YAML)")
     policy: policy_rules.Policy = Field(default_factory=policy_rules.Policy)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    jobs_tick_seconds: float = Field(5.0, gt=0, description="How often a worker looks for due work")

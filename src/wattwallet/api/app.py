@@ -2,17 +2,39 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from fastapi import Depends, FastAPI
 
 from wattwallet import config
 from wattwallet.api import agents, auth, consumer, deps, payments, problems, staff
 from wattwallet.context import Context
+from wattwallet.jobs import background as jobs
 
 API_PREFIX = "/api/v1"
 
 
-def create_app(ctx: Context, settings: config.ApiSettings, *, runtime: deps.Runtime | None = None) -> FastAPI:
+def create_app(
+    ctx: Context,
+    settings: config.ApiSettings,
+    *,
+    runtime: deps.Runtime | None = None,
+    background: jobs.Background | None = None,
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # The scheduler, dispatcher and HES link run beside the API in `serve` (threads).
+        if background is not None:
+            background.start()
+        try:
+            yield
+        finally:
+            if background is not None:
+                background.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="WattWallet",
         version="1",
         summary="Prepaid smart-meter e-wallets: consumers, staff, payment channels",

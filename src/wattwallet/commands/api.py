@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import sys
+import threading
 from typing import Annotated
 
 import typer
 import uvicorn
 
 from wattwallet.commands import common
+from wattwallet.jobs import background, runner
 from wattwallet.services import staff
 from wattwallet.store import db, migrate
 
@@ -23,6 +27,10 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default WATTWALLET_API__PORT).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes (PostgreSQL).")] = 1,
     upgrade: Annotated[bool, typer.Option(help="Bring the schema up to date first.")] = True,
+    jobs: Annotated[
+        bool,
+        typer.Option(help="Also run the scheduler, dispatcher and HES link (else: `wattwallet worker`)."),
+    ] = True,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the HTTP API (OpenAPI description at /api/v1/openapi.json, docs at /api/v1/docs)."""
@@ -35,6 +43,7 @@ def serve(
             store.dispose()
     if workers > 1 and settings.database_url.startswith("sqlite"):
         typer.echo("note: SQLite takes one writer at a time; extra workers mostly wait", err=True)
+    os.environ["WATTWALLET_API__BACKGROUND"] = "true" if jobs else "false"  # read by each worker process
     uvicorn.run(
         "wattwallet.api.server:app_from_environment",
         factory=True,
@@ -44,6 +53,29 @@ def serve(
         log_level=log_level,
         access_log=log_level == "debug",
     )
+
+
+def worker(
+    once: Annotated[bool, typer.Option(help="Run one tick of due work and exit.")] = False,
+) -> None:
+    """Run the scheduled and background work (daily cycle, disconnection window, notices,
+    terminations, HES sends and confirmations, message delivery) without the API. Several workers
+    may run at once against PostgreSQL: each job occurrence is claimed by one of them."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    settings = common.settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with common.context() as ctx:
+        if once:
+            ran = runner.tick(ctx, now=common.now(), worker=runner.worker_name())
+            typer.echo(f"ran: {', '.join(ran) or 'nothing was due'}")
+            return
+        work = background.build(ctx, settings)
+        work.start()
+        typer.echo("worker running (Ctrl-C stops it)", err=True)
+        stop.wait()
+        work.stop()
 
 
 @staff_app.command("add")
