@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # The main job, on an embedded SQLite database with demo data; no other server needed.
-# Replays the bundled example scenarios, then builds a demo store under var/ and shows it.
+# Replays the bundled example scenarios, builds a demo store under var/, then runs the HTTP API on it
+# (`wattwallet serve`, http://127.0.0.1:8000/api/v1/docs), walks through it once, and keeps serving
+# until Ctrl-C. `./run.sh --no-serve` stops after the walk-through. PORT=8001 ./run.sh picks a port.
 set -euo pipefail
+serve=yes
+[ "${1:-}" = "--no-serve" ] && serve=no
+port="${PORT:-8000}"
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh
 
@@ -31,4 +36,40 @@ wattwallet ledger verify
 wattwallet jobs run                 # one worker tick at the real time: whatever is due now
 wattwallet disconnections queue
 wattwallet report compliance --from "$(date +%Y-%m-01)" --to "$(date +%Y-%m-%d)"
-echo "Demo ready. Try: WATTWALLET_DATABASE_URL=$WATTWALLET_DATABASE_URL .venv/bin/wattwallet --help"
+
+echo "== the HTTP API on the demo store"
+# Demo-only credentials, made fresh each run and kept under var/ (never in the repository).
+secret() { python -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+staff_password="$(secret)"
+export WATTWALLET_API__GATEWAY_WEBHOOK_SECRET="$(secret)"
+export WATTWALLET_API__DEV_SMS_INBOX="$PWD/var/sms-inbox.jsonl"   # OTPs land here until an SMS gateway is set
+rm -f "$WATTWALLET_API__DEV_SMS_INBOX"
+DEMO_PASSWORD="$staff_password" wattwallet staff add demo.admin --role admin --name "Demo Admin" \
+  --password-env DEMO_PASSWORD
+agent_key="$(wattwallet agent add --name "Sri Sai Kirana Stores" --kind retail --daily-limit-rupees 50000 \
+  2>/dev/null | sed -n 's/^api key: //p')"
+umask 077
+cat > var/demo-credentials.json <<JSON
+{"staff_username": "demo.admin", "staff_password": "$staff_password",
+ "agent_key": "$agent_key", "gateway_webhook_secret": "$WATTWALLET_API__GATEWAY_WEBHOOK_SECRET"}
+JSON
+umask 022
+
+wattwallet serve --port "$port" --log-level warning &
+server=$!
+trap 'kill $server 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+  curl -sf "http://127.0.0.1:$port/api/v1/openapi.json" >/dev/null && break
+  kill -0 $server 2>/dev/null || { echo "wattwallet serve did not start" >&2; exit 1; }
+  sleep 0.2
+done
+python examples/api_tour.py --base "http://127.0.0.1:$port" --var var
+wattwallet ledger verify
+
+echo
+echo "Demo ready. Database: var/demo.db; demo sign-ins: var/demo-credentials.json; OTP texts: var/sms-inbox.jsonl"
+echo "CLI: WATTWALLET_DATABASE_URL=$WATTWALLET_DATABASE_URL .venv/bin/wattwallet --help"
+if [ "$serve" = yes ]; then
+  echo "API: http://127.0.0.1:$port/api/v1/docs (Ctrl-C stops it)"
+  wait $server
+fi

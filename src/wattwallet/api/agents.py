@@ -1,7 +1,102 @@
-"""(being written)"""
+"""Retail outlets and kiosks: cash recharges with an API key (X-API-Key), in the agent's own
+reference space and within its daily limit."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
+from typing import Annotated
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Response, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from wattwallet.api import deps
+from wattwallet.domain import money
+from wattwallet.services import agents, recharges
+
+router = APIRouter(prefix="/agent", tags=["agents"])
+
+
+def current_agent(rt: deps.RuntimeDep, key: deps.AgentKeyDep) -> agents.Agent:
+    return agents.authenticate(rt.ctx, key)
+
+
+AgentDep = Annotated[agents.Agent, Depends(current_agent)]
+
+
+class AgentRecharge(BaseModel):
+    service_no: Annotated[str, Field(min_length=1, max_length=32, examples=["1122334455667"])]
+    amount_paise: Annotated[int, Field(gt=0, le=money.MAX_AMOUNT_PAISE, examples=[20_000])]
+    reference: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=256,
+            examples=["SLIP-000123"],
+            description=f"Your own unique reference: 1 to {agents.REFERENCE_MAX} letters, digits or "
+            ". _ : / - (starting with a letter or digit). The same reference again is the same recharge.",
+        ),
+    ]
+    paid_at: AwareDatetime | None = Field(None, description="When the cash was taken (default: now)")
+
+
+class Receipt(BaseModel):
+    receipt_no: str
+    service_no: str
+    channel: str
+    reference: str
+    amount_paise: int
+    to_dues_paise: int = Field(description="Taken for pending dues first")
+    to_wallet_paise: int
+    balance_paise: int = Field(description="Wallet balance right after this recharge")
+    dues_remaining_paise: int
+    first_recharge: bool
+    paid_at: dt.datetime
+    recorded_at: dt.datetime
+    replayed: bool = Field(description="True when this answers a repeat of an earlier request")
+
+
+def _receipt(found: recharges.Receipt) -> Receipt:
+    return Receipt(
+        receipt_no=found.receipt_no,
+        service_no=found.service_no,
+        channel=found.channel.value,
+        reference=found.reference,
+        amount_paise=found.amount,
+        to_dues_paise=found.to_dues,
+        to_wallet_paise=found.to_wallet,
+        balance_paise=found.balance,
+        dues_remaining_paise=found.dues_remaining,
+        first_recharge=found.first_recharge,
+        paid_at=found.paid_at.astimezone(dt.UTC),  # one form, whether just computed or read back
+        recorded_at=found.recorded_at.astimezone(dt.UTC),
+        replayed=found.replayed,
+    )
+
+
+@router.post(
+    "/recharges",
+    status_code=status.HTTP_201_CREATED,
+    summary="Take a cash recharge",
+    responses={200: {"model": Receipt, "description": "A repeat of an earlier request: its receipt"}},
+)
+def agent_recharge(body: AgentRecharge, rt: deps.RuntimeDep, agent: AgentDep, response: Response) -> Receipt:
+    """201 with the receipt of a new recharge; 200 with the first receipt when the reference was used
+    before for the same connection and amount (409 for another one); 422 with the rule's code when a
+    recharge rule or the agent's daily limit refuses it."""
+    found = agents.recharge_wallet(
+        rt.ctx,
+        agent=agent,
+        service_no=body.service_no,
+        amount_paise=body.amount_paise,
+        reference=body.reference,
+        now=rt.now(),
+        paid_at=body.paid_at,
+    )
+    if found.replayed:
+        response.status_code = status.HTTP_200_OK
+    return _receipt(found)
+
+
+@router.get("/recharges/{reference:path}", summary="A receipt again, by your reference")
+def agent_receipt(reference: str, rt: deps.RuntimeDep, agent: AgentDep) -> Receipt:
+    return _receipt(agents.receipt(rt.ctx, agent=agent, reference=reference))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,6 +19,12 @@ from wattwallet.store import db, schema
 
 class PaidInFuture(errors.InvalidInput):
     code = "paid_at_in_future"
+
+
+# Called inside the recharge's transaction, under the wallet lock, once the request is known to be
+# new and allowed and before any money moves: a channel's own limit (an agent's daily total) is
+# checked and counted there, so concurrent requests cannot overshoot it and a repeat never counts.
+Guard = Callable[[Connection, int], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,11 +55,13 @@ def recharge_wallet(
     now: dt.datetime,
     paid_at: dt.datetime | None = None,
     events: list[dict[str, Any]] | None = None,
+    guard: Guard | None = None,
 ) -> Receipt:
     """Credit a recharge, or answer a repeat with the first result. Raises the rule it breaks.
 
     What follows from it (the receipt message, alerts re-armed, a due disconnection cleared) is
-    appended to `events` once the transaction has committed."""
+    appended to `events` once the transaction has committed. `guard(conn, amount)`, if given, may
+    refuse a new recharge by raising; whatever it wrote commits or rolls back with the recharge."""
     request = _Request(
         service_no=connection.service_number(service_no),
         channel=recharge.channel(channel),
@@ -68,7 +77,7 @@ def recharge_wallet(
         follow: list[dict[str, Any]] = []
         try:
             with ctx.store.write() as conn:
-                receipt = _recharge(ctx, conn, request, now=now, events=follow)
+                receipt = _recharge(ctx, conn, request, now=now, events=follow, guard=guard)
             if receipt.reconnect_command:
                 # Paid up: the reconnect goes at once, at any hour (its confirmation comes later).
                 lifecycle.dispatch(ctx, now=now, events=follow, only=receipt.reconnect_command)
@@ -96,7 +105,13 @@ class _Request:
 
 
 def _recharge(
-    ctx: Context, conn: Connection, request: _Request, *, now: dt.datetime, events: list[dict[str, Any]]
+    ctx: Context,
+    conn: Connection,
+    request: _Request,
+    *,
+    now: dt.datetime,
+    events: list[dict[str, Any]],
+    guard: Guard | None,
 ) -> Receipt:
     earlier = _find(conn, request.channel, request.reference)
     if earlier is not None:
@@ -108,20 +123,9 @@ def _recharge(
     if earlier is not None:
         return _repeat(earlier, request)
     target = connections.get(conn, request.service_no)
-    is_first = not target.first_recharge_done
-    mandatory = 0
-    if is_first and target.mode is connection.BillingMode.PREPAID:
-        mandatory = ctx.tariffs.mandatory_charges(
-            category=target.category, load_kw=target.load_kw, on=clock.ist_date(now)
-        ).total_paise
-    recharge.check_allowed(
-        amount_paise=request.amount,
-        is_first=is_first,
-        mandatory_charges_paise=mandatory,
-        state=target.state,
-        mode=target.mode,
-        rules=ctx.policy,
-    )
+    is_first = _check_rules(ctx, target, request.amount, now=now)
+    if guard is not None:
+        guard(conn, request.amount)
     split = recharge.split(amount_paise=request.amount, dues_paise=book.dues, rules=ctx.policy)
     lines = [postings.Line(accounts.clearing(request.channel), request.amount)]
     if split.to_dues:
@@ -198,6 +202,43 @@ def _recharge(
         replayed=False,
         reconnect_command=reconnect,
     )
+
+
+def _check_rules(ctx: Context, target: connections.ConnectionRow, amount: int, *, now: dt.datetime) -> bool:
+    """Raise the recharge rule `amount` breaks on `target`; else say whether it is the first recharge."""
+    is_first = not target.first_recharge_done
+    mandatory = 0
+    if is_first and target.mode is connection.BillingMode.PREPAID:
+        mandatory = ctx.tariffs.mandatory_charges(
+            category=target.category, load_kw=target.load_kw, on=clock.ist_date(now)
+        ).total_paise
+    recharge.check_allowed(
+        amount_paise=amount,
+        is_first=is_first,
+        mandatory_charges_paise=mandatory,
+        state=target.state,
+        mode=target.mode,
+        rules=ctx.policy,
+    )
+    return is_first
+
+
+def check(ctx: Context, *, service_no: str, amount_paise: int, now: dt.datetime) -> None:
+    """Raise the rule a recharge of this amount would break now, before any money is taken (a payment
+    intent), with the same codes `recharge_wallet` uses. The recharge itself checks again."""
+    number = connection.service_number(service_no)
+    if amount_paise <= 0:
+        raise money.AmountNotPositive("amount must be greater than zero")
+    with ctx.store.read() as conn:
+        target = connections.get(conn, number)
+    _check_rules(ctx, target, amount_paise, now=now)
+
+
+def find(ctx: Context, *, channel: str, reference: str) -> Receipt | None:
+    """The receipt of the recharge a channel made under its reference, if there is one."""
+    with ctx.store.read() as conn:
+        row = _find(conn, recharge.channel(channel), reference)
+    return None if row is None else _receipt_from_row(row, replayed=False)
 
 
 def receipt_number(recharge_id: int) -> str:

@@ -478,3 +478,20 @@ gateway_events = Table(
 
 
 # --- Message delivery: outbox deliveries, channel opt-ins (issue 5; migration 0006) -----------
+
+
+# --- Scheduled work (migration 0007) -------------------------------------------------------------
+
+# One row per occurrence of a clock-driven job (the 06:00 cycle of a day, a window tick): the worker
+# that inserts it runs it, so several workers never do the same occurrence twice.
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("job", String(32), primary_key=True),
+    Column("due_at", UTCDateTime, primary_key=True),
+    Column("worker", String(64), nullable=False),
+    Column("status", String(12), nullable=False),  # running | done | failed
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime, nullable=True),
+    Column("detail", Text, nullable=True),
+)

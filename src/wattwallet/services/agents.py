@@ -1,0 +1,295 @@
+"""Retail outlets and kiosks: recharges taken with an API key, within a daily limit per agent.
+
+A key is 256 random bits shown once; only its SHA-256 is stored, so a copy of the database lets no
+one recharge. Each agent's references live in their own space (`<agent id>/<reference>` on the
+agent's channel): two outlets may both use "R-1" and neither can replay or read the other's receipt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import enum
+import hashlib
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from wattwallet.context import Context
+from wattwallet.domain import clock, errors, money, recharge
+from wattwallet.services import recharges
+from wattwallet.store import schema
+
+KEY_PREFIX = "wwk_"
+_ID_PREFIX = "AG"
+ID_LENGTH = len(_ID_PREFIX) + 8
+# The stored reference is "<agent id>/<agent's reference>" and must fit recharge.reference (64).
+REFERENCE_MAX = 64 - ID_LENGTH - 1
+_KEY_MAX = 128
+# Looked up when a presented key is malformed, so that every refusal costs about the same.
+_NO_SUCH_HASH = hashlib.sha256(b"no agent has this key").hexdigest()
+
+
+class Kind(enum.StrEnum):
+    RETAIL = "retail"
+    KIOSK = "kiosk"
+
+
+class AgentInvalid(errors.InvalidInput):
+    code = "agent_invalid"
+
+
+class UnknownAgent(errors.NotFound):
+    code = "agent_not_found"
+
+
+class KeyInvalid(errors.Unauthenticated):
+    """Unknown, revoked or malformed key, or an inactive agent: one answer for all."""
+
+    code = "api_key_invalid"
+
+
+class DailyLimitReached(errors.RuleViolation):
+    code = "agent_daily_limit_reached"
+
+
+class ReceiptNotFound(errors.NotFound):
+    """No recharge under this reference among the agent's own (another agent's looks the same)."""
+
+    code = "recharge_not_found"
+
+
+@dataclasses.dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    kind: Kind
+    daily_limit: int
+    active: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Issued:
+    """A new key: `key` is shown once and never stored."""
+
+    agent: Agent
+    key: str
+    prefix: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Listed:
+    agent: Agent
+    key_prefixes: list[str]  # live keys only
+    collected_today: int
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _new_key() -> tuple[str, str]:
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    return key, key[:12]
+
+
+def kind(raw: object) -> Kind:
+    try:
+        return Kind(str(raw).strip().lower())
+    except ValueError:
+        raise AgentInvalid(f"an agent is retail or kiosk, got {raw!r}") from None
+
+
+def create(ctx: Context, *, name: str, kind_name: str, daily_limit_paise: int, now: dt.datetime) -> Issued:
+    """Register an agent and issue its first key."""
+    name = " ".join(str(name).split())
+    if not 1 <= len(name) <= 120:
+        raise AgentInvalid("an agent's name is 1 to 120 characters")
+    chosen = kind(kind_name)
+    if daily_limit_paise <= 0:
+        raise money.AmountNotPositive("the daily limit must be greater than zero")
+    agent = Agent(
+        id=_ID_PREFIX + secrets.token_hex(4).upper(),
+        name=name,
+        kind=chosen,
+        daily_limit=daily_limit_paise,
+        active=True,
+    )
+    key, prefix = _new_key()
+    with ctx.store.write() as conn:
+        conn.execute(
+            sa.insert(schema.agents).values(
+                id=agent.id,
+                name=agent.name,
+                kind=agent.kind.value,
+                daily_limit_paise=agent.daily_limit,
+                active=True,
+                created_at=now,
+            )
+        )
+        _store_key(conn, agent.id, key, prefix, now)
+    return Issued(agent, key, prefix)
+
+
+def rotate_key(ctx: Context, *, agent_id: str, now: dt.datetime) -> Issued:
+    """Revoke every live key of the agent and issue a new one (a key that leaked stops working now)."""
+    key, prefix = _new_key()
+    k = schema.agent_keys
+    with ctx.store.write() as conn:
+        agent = _get(conn, agent_id)
+        conn.execute(
+            sa.update(k).where(k.c.agent_id == agent.id, k.c.revoked_at.is_(None)).values(revoked_at=now)
+        )
+        _store_key(conn, agent.id, key, prefix, now)
+    return Issued(agent, key, prefix)
+
+
+def set_active(ctx: Context, *, agent_id: str, active: bool) -> Agent:
+    """A suspended agent's keys are refused until it is active again."""
+    a = schema.agents
+    with ctx.store.write() as conn:
+        agent = _get(conn, agent_id)
+        conn.execute(sa.update(a).where(a.c.id == agent.id).values(active=active))
+    return dataclasses.replace(agent, active=active)
+
+
+def all_agents(ctx: Context, *, now: dt.datetime) -> list[Listed]:
+    a, k, t = schema.agents, schema.agent_keys, schema.agent_daily_totals
+    today = clock.ist_date(now)
+    with ctx.store.read() as conn:
+        agents = [_agent(row) for row in conn.execute(sa.select(a).order_by(a.c.created_at, a.c.id))]
+        prefixes: dict[str, list[str]] = {}
+        for row in conn.execute(
+            sa.select(k.c.agent_id, k.c.prefix).where(k.c.revoked_at.is_(None)).order_by(k.c.created_at)
+        ):
+            prefixes.setdefault(row.agent_id, []).append(row.prefix)
+        totals = {
+            row.agent_id: row.amount
+            for row in conn.execute(sa.select(t.c.agent_id, t.c.amount).where(t.c.day == today))
+        }
+    return [Listed(agent, prefixes.get(agent.id, []), totals.get(agent.id, 0)) for agent in agents]
+
+
+def authenticate(ctx: Context, key: str | None) -> Agent:
+    """The active agent a live key belongs to; `KeyInvalid` for anything else.
+
+    Keys are found by their SHA-256, so what an index lookup's timing could reveal is about a hash
+    nobody can aim at; a malformed key still costs a lookup so it answers no faster."""
+    well_formed = isinstance(key, str) and key.startswith(KEY_PREFIX) and len(key) <= _KEY_MAX
+    digest = _digest(key) if well_formed and key is not None else _NO_SUCH_HASH
+    a, k = schema.agents, schema.agent_keys
+    with ctx.store.read() as conn:
+        row = conn.execute(
+            sa.select(a, k.c.revoked_at)
+            .select_from(k.join(a, a.c.id == k.c.agent_id))
+            .where(k.c.key_hash == digest)
+        ).first()
+    if not well_formed or row is None or row.revoked_at is not None or not row.active:
+        raise KeyInvalid("the API key is unknown, revoked, or its agent is suspended")
+    return _agent(row)
+
+
+def recharge_wallet(
+    ctx: Context,
+    *,
+    agent: Agent,
+    service_no: str,
+    amount_paise: int,
+    reference: str,
+    now: dt.datetime,
+    paid_at: dt.datetime | None = None,
+) -> recharges.Receipt:
+    """A cash recharge taken by the agent: idempotent by the agent's own reference, and counted against
+    its limit for the IST day it is recorded on, inside the recharge's transaction."""
+    own = _own_reference(agent, reference)
+
+    def within_limit(conn: Connection, amount: int) -> None:
+        _count(conn, agent, amount, day=clock.ist_date(now))
+
+    receipt = recharges.recharge_wallet(
+        ctx,
+        service_no=service_no,
+        channel=agent.kind.value,
+        reference=own,
+        amount_paise=amount_paise,
+        now=now,
+        paid_at=paid_at,
+        guard=within_limit,
+    )
+    return dataclasses.replace(receipt, reference=reference)
+
+
+def receipt(ctx: Context, *, agent: Agent, reference: str) -> recharges.Receipt:
+    """The agent's own recharge under its reference; another agent's is not found."""
+    try:
+        own = _own_reference(agent, reference)
+    except recharge.ReferenceInvalid:
+        raise ReceiptNotFound("no recharge with this reference among yours") from None
+    found = recharges.find(ctx, channel=agent.kind.value, reference=own)
+    if found is None:
+        raise ReceiptNotFound("no recharge with this reference among yours")
+    return dataclasses.replace(found, reference=reference)
+
+
+def _own_reference(agent: Agent, reference: str) -> str:
+    """The stored reference: the agent's id, a slash, and the agent's reference (at most REFERENCE_MAX)."""
+    text = recharge.reference(reference)
+    if len(text) > REFERENCE_MAX:
+        raise recharge.ReferenceInvalid(
+            f"an agent's recharge reference is at most {REFERENCE_MAX} characters, got {len(text)}"
+        )
+    return f"{agent.id}/{text}"
+
+
+def _count(conn: Connection, agent: Agent, amount: int, *, day: dt.date) -> None:
+    """Add `amount` to the agent's total for `day` unless that would pass its limit, in one statement:
+    on PostgreSQL the upsert locks the row and re-reads it, so concurrent callers queue and each sees
+    the others' amounts; on SQLite the write lock is already held."""
+    refused = DailyLimitReached(
+        f"this agent's daily limit of {money.inr(agent.daily_limit)} would be exceeded",
+        limit=money.rupees(agent.daily_limit),
+    )
+    if amount > agent.daily_limit:
+        raise refused
+    t = schema.agent_daily_totals
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(t)
+    statement = (
+        insert.values(agent_id=agent.id, day=day, amount=amount)
+        .on_conflict_do_update(
+            index_elements=[t.c.agent_id, t.c.day],
+            set_={"amount": t.c.amount + amount},
+            where=t.c.amount + amount <= agent.daily_limit,
+        )
+        .returning(t.c.amount)
+    )
+    if conn.execute(statement).first() is None:
+        raise refused
+
+
+def _store_key(conn: Connection, agent_id: str, key: str, prefix: str, now: dt.datetime) -> None:
+    conn.execute(
+        sa.insert(schema.agent_keys).values(
+            key_hash=_digest(key), agent_id=agent_id, prefix=prefix, created_at=now, revoked_at=None
+        )
+    )
+
+
+def _get(conn: Connection, agent_id: str) -> Agent:
+    a = schema.agents
+    row = conn.execute(sa.select(a).where(a.c.id == str(agent_id).strip().upper())).first()
+    if row is None:
+        raise UnknownAgent(f"no agent with id {agent_id!r}")
+    return _agent(row)
+
+
+def _agent(row: sa.Row[tuple[object, ...]]) -> Agent:
+    m = row._mapping
+    return Agent(
+        id=m["id"],
+        name=m["name"],
+        kind=Kind(m["kind"]),
+        daily_limit=m["daily_limit_paise"],
+        active=m["active"],
+    )
