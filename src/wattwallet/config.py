@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wattwallet import tariffs
 from wattwallet.domain import policy as policy_rules
+from wattwallet.notify.channels import settings as delivery_settings
 
 
 class ApiSettings(BaseModel):
@@ -43,4 +44,5 @@ class Settings(BaseSettings):
     tariff_file: Path = Field(tariffs.BUILT_IN, description="Tariff book (YAML)")
     policy: policy_rules.Policy = Field(default_factory=policy_rules.Policy)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    delivery: delivery_settings.DeliverySettings = Field(default_factory=delivery_settings.DeliverySettings)
     jobs_tick_seconds: float = Field(5.0, gt=0, description="How often a worker looks for due work")

@@ -40,7 +40,9 @@ def open_context(settings: config.Settings, *, now: dt.datetime, upgrade: bool =
         )
     with store.write() as conn:
         accounts.ensure_system_accounts(conn, now=now)
-    inbox = settings.api.dev_sms_inbox
-    sender: sms.Sender = sms.Inbox(inbox) if inbox else sms.Recorder()
+    inbox, gateway = settings.api.dev_sms_inbox, settings.delivery.sms
+    sender: sms.Sender = (
+        sms.HttpSender.from_settings(gateway) if gateway else sms.Inbox(inbox) if inbox else sms.Recorder()
+    )
     book = tariffs.load(settings.tariff_file)
     return Context(store=store, tariffs=book, policy=settings.policy, sms=sender)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from fastapi import Depends, FastAPI
 
 from wattwallet import config
-from wattwallet.api import agents, auth, consumer, deps, payments, problems, staff
+from wattwallet.api import agents, auth, consumer, deliveries, deps, payments, problems, staff
 from wattwallet.context import Context
 from wattwallet.jobs import background as jobs
 
@@ -45,6 +45,7 @@ def create_app(
     )
     app.state.runtime = runtime or deps.Runtime(ctx=ctx, settings=settings)
     problems.install(app)
-    for router in (auth.router, consumer.router, staff.router, payments.router, agents.router):
+    routers = (auth.router, consumer.router, staff.router, deliveries.router, payments.router, agents.router)
+    for router in routers:
         app.include_router(router, prefix=API_PREFIX, responses=problems.RESPONSES)
     return app

@@ -83,7 +83,8 @@ _TITLES = {
 def response(status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status, "code": code}
     body["detail"] = detail
-    body.update({k: v for k, v in extra.items() if v is not None})
+    # Details never overwrite the document's own members (a service error may carry a `status`).
+    body.update({k: v for k, v in extra.items() if v is not None and k not in body and k != "type"})
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if status == 429 and "retry_after_seconds" in extra:
         headers = {"Retry-After": str(extra["retry_after_seconds"])}

@@ -1,9 +1,9 @@
 """Where texts that must reach a phone now (OTPs) are handed over.
 
-Recorded notifications wait for the delivery stage; an OTP cannot wait, and its code must never be
-stored in clear, so it goes straight to a `Sender`. Until an SMS gateway adapter is configured,
-`Inbox` appends to a local file (a developer's phone) and `Recorder` keeps the last texts in memory
-(tests and the demo).
+Recorded notifications go out through the outbox (`notify.dispatcher`); an OTP cannot wait, and its
+code must never be stored in clear, so it goes straight to a `Sender`: `HttpSender` when an SMS
+gateway is configured, else `Inbox`, which appends to a local file (a developer's phone), or
+`Recorder`, which keeps the last texts in memory (tests and the demo).
 """
 
 from __future__ import annotations
@@ -11,9 +11,16 @@ from __future__ import annotations
 import collections
 import dataclasses
 import json
+import logging
 import threading
 from pathlib import Path
 from typing import Protocol
+
+from wattwallet.domain import errors, phone
+from wattwallet.notify.channels import base, sms_gateway
+from wattwallet.notify.channels import settings as channel_settings
+
+log = logging.getLogger("wattwallet.notify.sms")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,3 +65,38 @@ class Inbox:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as out:
                 out.write(line + "\n")
+
+
+class SmsUnavailable(errors.Unavailable):
+    code = "sms_unavailable"
+
+
+class HttpSender:
+    """Sends through the configured SMS gateway at once, one try: the caller is waiting, and an
+    OTP that arrives minutes late is useless. Raises `SmsUnavailable` (a 503 to an API caller, and
+    the caller's transaction, with the OTP, rolls back) when the gateway does not take it."""
+
+    def __init__(self, gateway: sms_gateway.SmsGateway) -> None:
+        self.gateway = gateway
+
+    @classmethod
+    def from_settings(cls, settings: channel_settings.SmsGatewaySettings) -> HttpSender:
+        """The gateway of the outbox's SMS, with the shorter OTP timeouts."""
+        quick = settings.model_copy(update={"timeout_seconds": settings.otp_timeout_seconds})
+        return cls(sms_gateway.SmsGateway(quick))
+
+    def send(self, sms: Sms) -> None:
+        try:
+            self.gateway.submit(
+                to=sms.to,
+                text=sms.text,
+                sender=sms.sender,
+                dlt_template_id=sms.dlt_template_id,
+                reference=None,
+            )
+        except base.DeliveryFailed as exc:
+            # Not the reason itself: a gateway may echo the text, and this text holds a live code.
+            log.warning(
+                "SMS gateway did not take a %s to %s: %s", sms.kind, phone.masked(sms.to), type(exc).__name__
+            )
+            raise SmsUnavailable("the text could not be sent just now; try again in a minute") from None

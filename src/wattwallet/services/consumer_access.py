@@ -8,13 +8,17 @@ Unknown customer IDs get the same answers as known ones (no enumeration).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import sqlalchemy as sa
 
 from wattwallet.context import Context
 from wattwallet.domain import connection, errors
+from wattwallet.notify import sms
 from wattwallet.services import connections, otp, sessions
 from wattwallet.store import schema
+
+log = logging.getLogger("wattwallet.access")
 
 
 class NotYourConnection(errors.NotFound):
@@ -33,7 +37,7 @@ def request_sign_in_otp(ctx: Context, *, service_no: object, now: dt.datetime) -
             target = _connection_or_none(conn, number)
             if target is None or target.state is connection.State.TERMINATED:
                 return
-            otp.issue(
+            issued = otp.issue(
                 ctx,
                 conn,
                 purpose=otp.SIGN_IN,
@@ -44,6 +48,11 @@ def request_sign_in_otp(ctx: Context, *, service_no: object, now: dt.datetime) -
             )
     except otp.OtpRateLimited:
         return
+    try:
+        otp.send(ctx, issued)
+    except sms.SmsUnavailable:
+        # A 503 here would tell a stranger the customer ID exists; the consumer asks again.
+        log.warning("sign-in OTP for a connection could not be handed to the SMS gateway")
 
 
 def sign_in(

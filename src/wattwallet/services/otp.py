@@ -44,8 +44,15 @@ class OtpRateLimited(errors.RateLimited):
 @dataclasses.dataclass(frozen=True)
 class Issued:
     otp_id: int
-    recipient: str
+    recipient: str  # masked
     expires_at: dt.datetime
+    text: sms.Sms = dataclasses.field(repr=False)  # holds the code: hand to `send`, never log or store
+
+
+def send(ctx: Context, issued: Issued) -> None:
+    """Hand the OTP text to the SMS sender. Call it after the transaction that issued the OTP has
+    committed, so no database lock is held during the gateway's HTTP call."""
+    ctx.sms.send(issued.text)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,8 +82,8 @@ def issue(
     now: dt.datetime,
     via: str | None = None,
 ) -> Issued:
-    """Create an OTP and send it, inside the caller's write transaction. Raises `OtpRateLimited`
-    when the number or the connection has had `otp_max_sends` in the window."""
+    """Create an OTP inside the caller's write transaction; `send` it once that has committed.
+    Raises `OtpRateLimited` when the number or the connection has had `otp_max_sends` in the window."""
     rules = ctx.policy
     since = now - dt.timedelta(minutes=rules.otp_send_window_minutes)
     o = schema.otps
@@ -115,16 +122,14 @@ def issue(
     masked = templates.render(kind, language, service_no=service_no, **{**figures, "otp": "XXXXXX"})
     message = notifications.Message(service_no, language, kind, figures, ("sms",), recipient)
     notifications.store(conn, [(message, masked)], now=now)
-    ctx.sms.send(
-        sms.Sms(
-            to=recipient,
-            text=rendered.text,
-            sender=rendered.sender,
-            dlt_template_id=rendered.dlt_template_id,
-            kind=kind,
-        )
+    text = sms.Sms(
+        to=recipient,
+        text=rendered.text,
+        sender=rendered.sender,
+        dlt_template_id=rendered.dlt_template_id,
+        kind=kind,
     )
-    return Issued(otp_id=otp_id, recipient=phone.masked(recipient), expires_at=expires_at)
+    return Issued(otp_id=otp_id, recipient=phone.masked(recipient), expires_at=expires_at, text=text)
 
 
 def verify_then(

@@ -52,7 +52,7 @@ def request_mobile_change(
         language = _held(conn, holder=holder, service_no=number)
         if new == holder:
             raise mobile.MobileUnchanged("the new number is the registered number already")
-        return otp.issue(
+        issued = otp.issue(
             ctx,
             conn,
             purpose=otp.MOBILE_CHANGE,
@@ -62,6 +62,8 @@ def request_mobile_change(
             now=now,
             via=via,
         )
+    otp.send(ctx, issued)
+    return issued
 
 
 def confirm_mobile_change(

@@ -479,6 +479,52 @@ gateway_events = Table(
 
 # --- Message delivery: outbox deliveries, channel opt-ins (issue 5; migration 0006) -----------
 
+# One row per (notification, channel) that is to be sent: written in the transaction that records
+# the notification, so a message is delivered if and only if its cause committed. `next_attempt_at`
+# is when a dispatcher may (re)claim the row: the due time while pending or failed, the end of the
+# claim's lease while sending (a worker that died leaves it to be retried), NULL once sent or dead.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("notification_id", BigId, ForeignKey("notifications.id"), nullable=False),
+    Column("channel", String(12), nullable=False),  # sms | whatsapp | app
+    Column("status", String(8), nullable=False),  # pending | sending | sent | failed | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("address", String(20), nullable=True),  # where the last attempt went: E.164, or the app id
+    Column("segments", Integer, nullable=True),  # SMS: parts the text takes
+    Column("encoding", String(8), nullable=True),  # SMS: GSM-7 | UCS-2
+    Column("provider_message_id", String(128), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=True),
+    Column("retried_by", String(64), nullable=True),  # the staff member who last sent a dead one back
+    UniqueConstraint("notification_id", "channel"),
+    CheckConstraint("channel IN ('sms', 'whatsapp', 'app')", name="channel"),
+    CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed', 'dead')", name="status"),
+    CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+)
+# Partial indexes: only rows still to be (re)tried, and the dead letters staff look at. Sent rows,
+# nearly all of them, cost nothing in either.
+_due = deliveries.c.next_attempt_at.is_not(None)
+Index("ix_deliveries_due", deliveries.c.next_attempt_at, postgresql_where=_due, sqlite_where=_due)
+_dead = deliveries.c.status == "dead"
+Index("ix_deliveries_dead", deliveries.c.updated_at, postgresql_where=_dead, sqlite_where=_dead)
+
+# A consumer's choice of channels for a connection; no row means the default (SMS and app on,
+# WhatsApp off until opted in). SMS cannot be switched off (services.preferences says why).
+channel_preferences = Table(
+    "channel_preferences",
+    metadata,
+    Column("service_no", String(20), ForeignKey("connections.service_no"), primary_key=True),
+    Column("channel", String(12), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    CheckConstraint("channel IN ('sms', 'whatsapp', 'app')", name="channel"),
+)
+
 
 # --- Scheduled work (migration 0007) -------------------------------------------------------------
 
