@@ -56,7 +56,13 @@ def staff_routes(api: Api) -> list[tuple[str, str]]:
 
 def request(service_no: str, mobile: str, method: str, path: str) -> dict[str, Any]:
     """A request that an allowed role could act on."""
-    values = {"service_no": service_no, "ref": "1912/DKT/1", "hold_id": "1", "day": "2025-08-16", "delivery_id": "1"}
+    values = {
+        "service_no": service_no,
+        "ref": "1912/DKT/1",
+        "hold_id": "1",
+        "day": "2025-08-16",
+        "delivery_id": "1",
+    }
     url = PREFIX + re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], path)
     bodies: dict[str, Any] = {
         "/mobile": {"old_mobile": mobile, "new_mobile": "+919000000001", "reference": "CALL-1"},
