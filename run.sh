@@ -42,8 +42,6 @@ echo "== the HTTP API on the demo store"
 secret() { python -c 'import secrets; print(secrets.token_urlsafe(24))'; }
 staff_password="$(secret)"
 export WATTWALLET_API__GATEWAY_WEBHOOK_SECRET="$(secret)"
-export WATTWALLET_API__DEV_SMS_INBOX="$PWD/var/sms-inbox.jsonl"   # OTPs land here until an SMS gateway is set
-rm -f "$WATTWALLET_API__DEV_SMS_INBOX"
 DEMO_PASSWORD="$staff_password" wattwallet staff add demo.admin --role admin --name "Demo Admin" \
   --password-env DEMO_PASSWORD
 agent_key="$(wattwallet agent add --name "Sri Sai Kirana Stores" --kind retail --daily-limit-rupees 50000 \
@@ -55,19 +53,37 @@ cat > var/demo-credentials.json <<JSON
 JSON
 umask 022
 
+# Messages leave through the outbox to a stand-in SMS/WhatsApp/push gateway over HTTP (a real
+# deployment sets WATTWALLET_DELIVERY__SMS__BASE_URL etc. to the DISCOM's gateways instead).
+python -m wattwallet.notify.fake_gateway --port "$((port + 1))" > var/fake-gateway.log &
+gateway_pid=$!
+trap 'kill $gateway_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do grep -q '^export' var/fake-gateway.log 2>/dev/null && break; sleep 0.1; done
+eval "$(grep '^export' var/fake-gateway.log)"
+gateway="http://127.0.0.1:$((port + 1))"
+
 wattwallet serve --port "$port" --log-level warning &
 server=$!
-trap 'kill $server 2>/dev/null || true' EXIT
+trap 'kill $server $gateway_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$port/api/v1/openapi.json" >/dev/null && break
   kill -0 $server 2>/dev/null || { echo "wattwallet serve did not start" >&2; exit 1; }
   sleep 0.2
 done
-python examples/api_tour.py --base "http://127.0.0.1:$port" --var var
+python examples/api_tour.py --base "http://127.0.0.1:$port" --var var --gateway "$gateway"
+sleep 2   # the dispatcher's next round
+echo "== what reached the gateway (SMS, WhatsApp, app push):"
+curl -s "$gateway/_received" | python -c '
+import collections, json, sys
+got = json.load(sys.stdin)["received"]
+print(dict(collections.Counter(r["channel"] for r in got)))
+for r in got[-3:]:
+    print(" ", r["channel"], json.dumps(r["body"], ensure_ascii=False)[:160])
+'
 wattwallet ledger verify
 
 echo
-echo "Demo ready. Database: var/demo.db; demo sign-ins: var/demo-credentials.json; OTP texts: var/sms-inbox.jsonl"
+echo "Demo ready. Database: var/demo.db; demo sign-ins: var/demo-credentials.json; texts sent: $gateway/_received"
 echo "CLI: WATTWALLET_DATABASE_URL=$WATTWALLET_DATABASE_URL .venv/bin/wattwallet --help"
 if [ "$serve" = yes ]; then
   echo "API: http://127.0.0.1:$port/api/v1/docs (Ctrl-C stops it)"

@@ -37,20 +37,28 @@ def show(title: str, answer: httpx.Response) -> Any:
     return body
 
 
-def last_otp(inbox: Path, mobile_tail: str) -> str:
-    for line in reversed(inbox.read_text(encoding="utf-8").splitlines()):
-        text = json.loads(line)
-        if text["to"].endswith(mobile_tail):
-            found = re.search(r"(?<!\d)(\d{6})(?!\d)", text["text"])
+def last_otp(texts: list[dict[str, Any]], mobile_tail: str) -> str:
+    for text in reversed(texts):
+        if str(text.get("to", "")).endswith(mobile_tail):
+            found = re.search(r"(?<!\d)(\d{6})(?!\d)", str(text.get("text", "")))
             if found:
                 return found.group(1)
-    raise SystemExit("no OTP in the SMS inbox")
+    raise SystemExit("no OTP arrived")
+
+
+def texts_sent(gateway: str | None, inbox: Path) -> list[dict[str, Any]]:
+    """What reached the consumer's phone: the fake SMS gateway's log, or the development inbox."""
+    if gateway:
+        received = httpx.get(f"{gateway}/_received", timeout=5).json()["received"]
+        return [r["body"] for r in received if r["channel"] == "sms"]
+    return [json.loads(line) for line in inbox.read_text(encoding="utf-8").splitlines()]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="http://127.0.0.1:8000")
     parser.add_argument("--var", type=Path, default=Path("var"))
+    parser.add_argument("--gateway", help="the fake SMS gateway's base URL, when messages go there")
     args = parser.parse_args()
     creds = json.loads((args.var / "demo-credentials.json").read_text())
     inbox = args.var / "sms-inbox.jsonl"
@@ -58,8 +66,10 @@ def main() -> None:
 
     with httpx.Client(base_url=args.base, timeout=10) as api:
         show("ask for a sign-in OTP", api.post("/api/v1/auth/otp", json={"service_no": SERVICE_NO}))
-        code = last_otp(inbox, "43210")
-        print(f"   (the OTP arrived in {inbox}: {code})")
+        time.sleep(0.5)  # the text is handed to the gateway just after the answer
+        code = last_otp(texts_sent(args.gateway, inbox), "43210")
+        where = "at the fake SMS gateway" if args.gateway else f"in {inbox}"
+        print(f"   (the OTP arrived {where}: {code})")
         session = show(
             "sign in", api.post("/api/v1/auth/session", json={"service_no": SERVICE_NO, "otp": code})
         )

@@ -9,6 +9,7 @@ from typing import Protocol
 from wattwallet import config
 from wattwallet.context import Context
 from wattwallet.jobs import runner
+from wattwallet.notify import dispatcher
 
 log = logging.getLogger("wattwallet.background")
 
@@ -40,4 +41,5 @@ def build(ctx: Context, settings: config.Settings, *, jobs: bool = True) -> Back
         parts.append(
             runner.Runner(ctx, settings=runner.RunnerSettings(tick_seconds=settings.jobs_tick_seconds))
         )
+        parts.append(dispatcher.Dispatcher(ctx, settings=settings.delivery))
     return Background(parts)
