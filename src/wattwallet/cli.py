@@ -19,6 +19,7 @@ from wattwallet.commands import api as api_commands
 from wattwallet.commands import calendar as calendar_commands
 from wattwallet.commands import common
 from wattwallet.commands import lifecycle as lifecycle_commands
+from wattwallet.commands import simulate as simulate_commands
 from wattwallet.domain import clock, money
 from wattwallet.ledger import verify as ledger_verify
 from wattwallet.scenario import model as scenario_model
@@ -52,6 +53,8 @@ app.add_typer(api_commands.staff_app, name="staff")
 app.add_typer(agent_commands.app, name="agent")
 app.command("serve")(api_commands.serve)
 app.command("worker")(api_commands.worker)
+app.command("simulate-meters")(simulate_commands.simulate_meters)
+app.command("demo")(simulate_commands.demo)
 app.add_typer(lifecycle_commands.reading_app, name="reading")
 app.add_typer(lifecycle_commands.cycle_app, name="cycle")
 app.add_typer(lifecycle_commands.jobs_app, name="jobs")

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wattwallet import tariffs
 from wattwallet.domain import policy as policy_rules
+from wattwallet.hes.mqtt import settings as hes_settings
 from wattwallet.notify.channels import settings as delivery_settings
 
 
@@ -45,4 +46,5 @@ class Settings(BaseSettings):
     policy: policy_rules.Policy = Field(default_factory=policy_rules.Policy)
     api: ApiSettings = Field(default_factory=ApiSettings)
     delivery: delivery_settings.DeliverySettings = Field(default_factory=delivery_settings.DeliverySettings)
+    hes: hes_settings.HesSettings = Field(default_factory=hes_settings.HesSettings)
     jobs_tick_seconds: float = Field(5.0, gt=0, description="How often a worker looks for due work")

@@ -71,7 +71,8 @@ def worker(
             ran = runner.tick(ctx, now=common.now(), worker=runner.worker_name())
             typer.echo(f"ran: {', '.join(ran) or 'nothing was due'}")
             return
-        work = background.build(ctx, settings)
+        linked, work = background.build(ctx, settings)
+        del linked  # the parts hold the context they need
         work.start()
         typer.echo("worker running (Ctrl-C stops it)", err=True)
         stop.wait()

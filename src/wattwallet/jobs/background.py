@@ -8,6 +8,7 @@ from typing import Protocol
 
 from wattwallet import config
 from wattwallet.context import Context
+from wattwallet.hes.mqtt import link as hes_link
 from wattwallet.jobs import runner
 from wattwallet.notify import dispatcher
 
@@ -34,12 +35,28 @@ class Background:
             part.stop()
 
 
-def build(ctx: Context, settings: config.Settings, *, jobs: bool = True) -> Background:
-    """The parts this configuration asks for."""
-    parts: list[Part] = []
+class _Started:
+    """A part that is running already (the HES link starts when it is attached): stop it at the end."""
+
+    def __init__(self, link: hes_link.HesLink) -> None:
+        self.link = link
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        self.link.stop()
+
+
+def build(ctx: Context, settings: config.Settings, *, jobs: bool = True) -> tuple[Context, Background]:
+    """The parts this configuration asks for, and the context they (and the API) must use: with a
+    broker configured, commands go to the HES over MQTT instead of the in-process simulator. The
+    process that runs the jobs also consumes the HES's acks, relay reports and readings."""
+    ctx, link = hes_link.attach(ctx, settings.hes, consume=jobs)
+    parts: list[Part] = [_Started(link)] if link is not None else []
     if jobs:
         parts.append(
             runner.Runner(ctx, settings=runner.RunnerSettings(tick_seconds=settings.jobs_tick_seconds))
         )
         parts.append(dispatcher.Dispatcher(ctx, settings=settings.delivery))
-    return Background(parts)
+    return ctx, Background(parts)

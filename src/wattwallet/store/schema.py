@@ -476,6 +476,91 @@ gateway_events = Table(
 
 # --- The MQTT head-end link (issue 5; migration 0005) -----------------------------------------
 
+# Every reading message the link stored, one row per message (and so per meter and reading time):
+# its msg_id makes a redelivered message a no-op, and it keeps the 24 hours of half-hourly import
+# before `ends_at` as 48 comma-separated Wh values when the HES sent them (NULL when it did not).
+# No foreign keys and no surrogate id: written in bulk at thousands of rows a second (see ledger_lines).
+meter_load_profiles = Table(
+    "meter_load_profiles",
+    metadata,
+    Column("msg_id", String(64), primary_key=True),
+    Column("meter_serial", String(32), nullable=False),
+    Column("service_no", String(20), nullable=False),
+    Column("ends_at", UTCDateTime, nullable=False),  # the reading's time
+    Column("read_date", Date, nullable=False),  # its IST date, as meter_readings.read_date
+    Column("profile_wh", Text, nullable=True),
+    Column("total_wh", BigInteger, nullable=True),  # the profile's sum
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("meter_serial", "ends_at"),
+)
+
+# What the link could not take, and why (malformed, unknown meter or command, a reading the register
+# rules refused): nothing the HES sends is dropped without a trace. Payloads are cut at 2,000 chars.
+hes_rejects = Table(
+    "hes_rejects",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("received_at", UTCDateTime, nullable=False, index=True),
+    Column("topic", String(200), nullable=False),
+    Column("kind", String(12), nullable=False),  # reading | ack | relay | other
+    Column("msg_id", String(64), nullable=True, index=True),
+    Column("meter_serial", String(32), nullable=True),
+    Column("reason", String(40), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("payload", Text, nullable=False),
+)
+
+# Acknowledgements from the HES, as received (a repeat of the same command, status and time is
+# not stored twice). `outcome` is what it did on arrival: applied, late (the command was already
+# settled, superseded or cancelled) or recorded (accepted: the HES has it, nothing changes).
+hes_acks = Table(
+    "hes_acks",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("command_id", String(40), nullable=False),
+    Column("meter_serial", String(32), nullable=False),
+    Column("status", String(10), nullable=False),  # accepted | executed | failed
+    Column("relay", String(8), nullable=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("detail", Text, nullable=True),
+    Column("outcome", String(12), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    UniqueConstraint("command_id", "status", "at"),
+)
+
+# The newest relay position each meter reported, so that an older report arriving late is not
+# taken for the current one.
+meter_relay_reports = Table(
+    "meter_relay_reports",
+    metadata,
+    Column("meter_serial", String(32), primary_key=True),
+    Column("relay", String(8), nullable=False),
+    Column("cause", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+)
+
+# A relay the HES reported in the position our state contradicts (closed while disconnected for
+# non-payment, open while active), for staff, with what was done about it. Resolved when the meter
+# later reports the position we expect.
+relay_mismatches = Table(
+    "relay_mismatches",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("meter_serial", String(32), nullable=False),
+    Column("reported_relay", String(8), nullable=False),
+    Column("expected_relay", String(8), nullable=False),
+    Column("connection_state", String(12), nullable=False),
+    Column("cause", String(16), nullable=False),
+    Column("reported_at", UTCDateTime, nullable=False),
+    Column("detected_at", UTCDateTime, nullable=False),
+    Column("action", String(24), nullable=False),  # reconnect_issued | back_to_window | staff
+    Column("command_id", String(40), nullable=True),
+    Column("resolved_at", UTCDateTime, nullable=True),
+    Column("resolution", String(24), nullable=True),
+)
+
 
 # --- Message delivery: outbox deliveries, channel opt-ins (issue 5; migration 0006) -----------
 
