@@ -1,13 +1,15 @@
 """Agent recharges over HTTP against a real `wattwallet serve`, and webhook-to-reconnect latency.
 
     python bench/recharge_http.py --db sqlite|postgresql [--seconds 10] [--concurrency 32]
-        [--connections 2000] [--workers 1] [--agents 8] [--clients 1]
+        [--connections 2000] [--workers 1] [--agents 8] [--generator wrk|httpx] [--clients 1]
 
 Builds a fresh database (wattwallet.fleet: prepaid connections already past their first recharge, so
 every ₹100 recharge is allowed), registers agents with keys, starts `wattwallet serve` (uvicorn) as a
-subprocess on a free port, and drives `--concurrency` requests in flight for `--seconds` from
-`--clients` load processes (httpx, one connection pool each), every one a new recharge with its own
-reference that must be answered 201. Then it sends signed gateway webhooks for connections set up as
+subprocess on a free port, and drives `--concurrency` requests in flight for `--seconds` from wrk
+(the default: a C load generator, whose few CPU-microseconds per request leave the shared cores to the
+server; it must be installed, e.g. `apt-get install wrk`) or from `--clients` httpx processes (one
+connection pool each), every one a new recharge with its own reference that must be answered 201 and
+be found stored afterwards. Then it sends signed gateway webhooks for connections set up as
 disconnected and reports how long from the webhook's arrival to the wallet credit and to the
 reconnect command going to the head-end. The load generator shares the machine with the server and
 the database. Prints `recharges_per_s=<n> p99_ms=<n>` last.
@@ -61,11 +63,22 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--agents", type=int, default=8, help="agents (each its own daily total row)")
-    parser.add_argument("--clients", type=int, default=1, help="load-generating processes")
+    parser.add_argument("--clients", type=int, default=1, help="load-generating processes (httpx)")
+    parser.add_argument(
+        "--generator",
+        choices=["wrk", "httpx"],
+        default="wrk",
+        help="wrk (C, needs the `wrk` program: costs the shared cores far less) or httpx (Python)",
+    )
     parser.add_argument("--reconnects", type=int, default=20, help="webhook recharges on disconnected")
     parser.add_argument("--verify", action="store_true", help="run ledger verify afterwards")
     args = parser.parse_args()
 
+    if args.generator == "wrk" and shutil.which("wrk") is None:
+        raise SystemExit(
+            "the wrk load generator is not installed (Debian: apt-get install wrk); "
+            "or run with --generator httpx"
+        )
     url, cleanup = fresh_database(args.db)
     try:
         run(args, url)
@@ -108,23 +121,30 @@ def run(args: argparse.Namespace, url: str) -> None:
             "database": lambda: _backends(database) if args.db == "postgresql" else [],
         }
         before = {name: _cpu(find()) for name, find in groups.items()}
-        load = drive(base, keys, loaded, args)
+        load = (drive_wrk if args.generator == "wrk" else drive)(base, keys, loaded, args)
         spent = {name: sum(_cpu(find(), since=before[name]).values()) for name, find in groups.items()}
         spent["load generator"] = load["cpu_seconds"]
         reconnects = webhooks(base, intents)
 
     ok = load["statuses"].get("201", 0)
     bad = {status: n for status, n in load["statuses"].items() if status != "201"}
-    latencies = sorted(load["latencies_ms"])
+    latencies = sorted(load.get("latencies_ms", []))
     rate = ok / load["elapsed"]
-    p50, p99 = _percentile(latencies, 50), _percentile(latencies, 99)
+    figures = load.get("percentiles_ms") or {
+        "p50": _percentile(latencies, 50),
+        "p90": _percentile(latencies, 90),
+        "p99": _percentile(latencies, 99),
+        "max": latencies[-1] if latencies else 0.0,
+    }
+    p99 = figures["p99"]
+    clients = "wrk" if args.generator == "wrk" else f"{args.clients} httpx client process(es)"
     print(
-        f"load: {args.concurrency} in flight from {args.clients} client process(es), {args.workers} server "
+        f"load: {args.concurrency} in flight from {clients}, {args.workers} server "
         f"worker(s), {load['elapsed']:.1f}s: {ok} recharges answered 201, other answers {bad or 'none'}"
     )
     print(
-        f"latency ms: p50 {p50:.1f}  p90 {_percentile(latencies, 90):.1f}  p99 {p99:.1f}  "
-        f"max {latencies[-1] if latencies else 0:.1f}"
+        f"latency ms: p50 {figures['p50']:.1f}  p90 {figures['p90']:.1f}  p99 {p99:.1f}  "
+        f"max {figures['max']:.1f}"
     )
     if ok:
         per = {name: seconds / ok * 1000 for name, seconds in spent.items() if seconds}
@@ -136,7 +156,13 @@ def run(args: argparse.Namespace, url: str) -> None:
             + f"; together {busy:.2f} ms: {cores} busy cores allow about {cores * 1000 / busy:.0f}/s"
         )
     store = db.Store.from_url(url)
-    _check_store(store, expected=ok + len(reconnects["rows"]), agents_total=ok * AMOUNT)
+    _check_store(
+        store,
+        answered=load.get("references"),
+        expected=ok + len(reconnects["rows"]),
+        # wrk drops what is in flight when its time is up: the server may still commit those.
+        unanswered_allowed=args.concurrency if args.generator == "wrk" else 0,
+    )
     _report_reconnects(store, reconnects)
     if args.verify:
         with store.read() as conn:
@@ -329,6 +355,110 @@ async def _load(
     return {"statuses": statuses, "latencies_ms": latencies, "elapsed": elapsed, "cpu_seconds": cpu}
 
 
+_WRK_SCRIPT = r"""
+local keys = {%(keys)s}
+local services = {%(services)s}
+local threads = {}
+-- Globals, not locals: setup() sets each thread's `tid`, done() reads `statuses` and `references`.
+tid, n = 0, 0
+statuses, references = {}, {}
+
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+
+function request()
+  -- Each thread walks the wallets from its own offset: the requests in flight hit different wallets.
+  n = n + 1
+  local slot = tid * %(stride)d + n
+  local body = string.format('{"service_no":"%%s","amount_paise":%(amount)d,"reference":"W%%d-%%d"}',
+    services[slot %% #services + 1], tid, n)
+  return wrk.format("POST", "/api/v1/agent/recharges",
+    {["Content-Type"] = "application/json", ["X-API-Key"] = keys[slot %% #keys + 1]}, body)
+end
+
+function response(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+  local reference = string.match(body, '"reference":"([^"]*)"')
+  if status == 201 and reference then references[#references + 1] = reference end
+end
+
+function done(summary, latency, requests)
+  local out = io.open("%(out)s", "w")
+  out:write(string.format('{"elapsed_us": %%d, "errors": {"connect": %%d, "read": %%d, "write": %%d, ' ..
+    '"timeout": %%d}, "p50_us": %%d, "p90_us": %%d, "p99_us": %%d, "max_us": %%d}\n',
+    summary.duration, summary.errors.connect, summary.errors.read, summary.errors.write,
+    summary.errors.timeout, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.max))
+  for _, thread in ipairs(threads) do
+    for status, count in pairs(thread:get("statuses")) do out:write("status ", status, " ", count, "\n") end
+    for _, reference in ipairs(thread:get("references")) do out:write("ref ", reference, "\n") end
+  end
+  out:close()
+end
+"""
+
+
+def drive_wrk(base: str, keys: list[str], service_nos: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """The same load from wrk (C): every request a new recharge with its own reference; the Lua
+    script counts the answers by status and notes every reference answered 201."""
+    threads = 2 if args.concurrency >= 2 else 1
+    with tempfile.TemporaryDirectory(prefix="ww-wrk-") as folder:
+        script, out = Path(folder) / "recharge.lua", Path(folder) / "result.txt"
+        script.write_text(
+            _WRK_SCRIPT
+            % {
+                "keys": ", ".join(json.dumps(k) for k in keys),
+                "services": ", ".join(json.dumps(s) for s in service_nos),
+                "stride": len(service_nos) // threads + 1,
+                "amount": AMOUNT,
+                "out": str(out),
+            }
+        )
+        # Warm the server's first requests up (imports, prepared statements) before the clock starts.
+        with httpx.Client(base_url=base, timeout=30) as client:
+            for _ in range(10):
+                client.get("/api/v1/openapi.json")
+        command = [
+            "wrk",
+            "-t",
+            str(threads),
+            "-c",
+            str(args.concurrency),
+            "-d",
+            f"{max(1, round(args.seconds))}s",
+        ]
+        command += ["--timeout", "30s", "-s", str(script), base]
+        log = Path(folder) / "wrk.log"
+        with log.open("w") as sink:
+            wrk = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)
+            _pid, code, usage = os.wait4(wrk.pid, 0)  # its CPU time too
+        wrk.returncode = os.waitstatus_to_exitcode(code)
+        if wrk.returncode != 0 or not out.exists():
+            raise SystemExit(f"wrk failed ({wrk.returncode}): {log.read_text()[-2000:]}")
+        head, *lines = out.read_text().splitlines()
+    summary = json.loads(head)
+    statuses: dict[str, int] = {}
+    references = []
+    for line in lines:
+        kind, *rest = line.split(" ")
+        if kind == "status":
+            statuses[rest[0]] = statuses.get(rest[0], 0) + int(rest[1])
+        else:
+            references.append(rest[0])
+    for error, count in summary["errors"].items():
+        if count:
+            statuses[f"socket {error}"] = count
+    return {
+        "statuses": statuses,
+        "percentiles_ms": {p: summary[f"{p}_us"] / 1000 for p in ("p50", "p90", "p99", "max")},
+        "elapsed": summary["elapsed_us"] / 1e6,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "references": references,
+    }
+
+
 # --- payment confirmed to credit and reconnect ---------------------------------------------------
 
 
@@ -407,17 +537,37 @@ def _report_reconnects(store: db.Store, reconnects: dict[str, Any]) -> None:
         print(f"  NOT CREDITED: {failures[:3]}", file=sys.stderr)
 
 
-def _check_store(store: db.Store, *, expected: int, agents_total: int) -> None:
+def _check_store(
+    store: db.Store, *, answered: list[str] | None, expected: int, unanswered_allowed: int
+) -> None:
+    """Every recharge answered 201 is stored (by its reference, when the generator tells them), at
+    most `unanswered_allowed` more were stored, and the agents collected exactly what was stored."""
     r, t = schema.recharges, schema.agent_daily_totals
+    agent_channels = [k.value for k in agents.Kind]
     with store.read() as conn:
         count = conn.execute(sa.select(sa.func.count()).select_from(r)).scalar_one()
+        by_agents = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(r.c.amount), 0)).where(r.c.channel.in_(agent_channels))
+        ).scalar_one()
         collected = conn.execute(sa.select(sa.func.coalesce(sa.func.sum(t.c.amount), 0))).scalar_one()
-    if count != expected or collected != agents_total:
+        stored = set(conn.execute(sa.select(r.c.reference).where(r.c.channel.in_(agent_channels))).scalars())
+    missing: list[str] = []
+    if answered is not None:
+        own = {s.split("/", 1)[1] for s in stored}
+        missing = [ref for ref in answered if ref not in own][:3]
+    extra = count - expected
+    if not 0 <= extra <= unanswered_allowed or collected != by_agents or missing:
         print(
-            f"STORE DISAGREES: {count} recharges stored, {expected} answered; agents collected "
-            f"{collected}, answered {agents_total}",
+            f"STORE DISAGREES: {count} recharges stored, {expected} answered (up to {unanswered_allowed} "
+            f"more allowed); agents collected {collected}, their recharges hold {by_agents}; answered "
+            f"but not stored: {missing or 'none'}",
             file=sys.stderr,
         )
+        raise SystemExit(1)
+    print(
+        f"store agrees: every answered recharge stored ({extra} more, still in flight when the load "
+        f"stopped); agents' totals equal their recharges"
+    )
 
 
 def _percentile(sorted_values: list[float], pct: float) -> float:

@@ -8,12 +8,21 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import AddConnection, table_counts
+from tests.conftest import NOW, AddConnection, table_counts
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, phone, recharge
 from wattwallet.hes import commands, simulator
 from wattwallet.jobs import daily_cycle, disconnections, schedule
-from wattwallet.services import complaints, connections, holds, lifecycle, mobile, readings, short_bills
+from wattwallet.services import (
+    complaints,
+    connections,
+    holds,
+    lifecycle,
+    mobile,
+    readings,
+    short_bills,
+    termination,
+)
 from wattwallet.store import schema
 
 IST = clock.IST
@@ -297,3 +306,19 @@ def test_bad_short_bills_get_a_specific_code_and_write_nothing(
         short_bills.raise_bill(ctx, now=at("2025-06-03T12:00"), events=[], **(call | kwargs))
     assert caught.value.code == code
     assert table_counts(ctx.store) == before
+
+
+def test_termination_counts_from_the_last_change_when_no_disconnection_was_recorded(
+    ctx: Context, add_connection: AddConnection
+) -> None:
+    """A connection migrated in as disconnected has no event and no recharge: the termination job
+    must not fail on it, and its three months run from its last change of state."""
+    service_no = add_connection()
+    c = schema.connections
+    with ctx.store.write() as conn:
+        conn.execute(
+            sa.update(c).where(c.c.service_no == service_no).values(state="disconnected", updated_at=NOW)
+        )
+    events: list[dict[str, Any]] = []
+    assert termination.run(ctx, now=NOW + dt.timedelta(days=60), events=events) == 0
+    assert termination.run(ctx, now=NOW + dt.timedelta(days=93), events=events) == 1

@@ -172,20 +172,26 @@ def all_agents(ctx: Context, *, now: dt.datetime) -> list[Listed]:
     return [Listed(agent, prefixes.get(agent.id, []), totals.get(agent.id, 0)) for agent in agents]
 
 
-def authenticate(ctx: Context, key: str | None) -> Agent:
-    """The active agent a live key belongs to; `KeyInvalid` for anything else.
+# Built once: it runs on every agent request, and building it costs about as much as running it.
+_BY_KEY = (
+    sa.select(schema.agents, schema.agent_keys.c.revoked_at)
+    .select_from(schema.agent_keys.join(schema.agents, schema.agents.c.id == schema.agent_keys.c.agent_id))
+    .where(schema.agent_keys.c.key_hash == sa.bindparam("digest"))
+)
 
-    Keys are found by their SHA-256, so what an index lookup's timing could reveal is about a hash
+
+def authenticate(ctx: Context, key: str | None) -> Agent:
+    """The active agent a live key belongs to; `KeyInvalid` for anything else."""
+    with ctx.store.read() as conn:
+        return _authenticate(conn, key)
+
+
+def _authenticate(conn: Connection, key: str | None) -> Agent:
+    """Keys are found by their SHA-256, so what an index lookup's timing could reveal is about a hash
     nobody can aim at; a malformed key still costs a lookup so it answers no faster."""
     well_formed = isinstance(key, str) and key.startswith(KEY_PREFIX) and len(key) <= _KEY_MAX
     digest = _digest(key) if well_formed and key is not None else _NO_SUCH_HASH
-    a, k = schema.agents, schema.agent_keys
-    with ctx.store.read() as conn:
-        row = conn.execute(
-            sa.select(a, k.c.revoked_at)
-            .select_from(k.join(a, a.c.id == k.c.agent_id))
-            .where(k.c.key_hash == digest)
-        ).first()
+    row = conn.execute(_BY_KEY, {"digest": digest}).first()
     if not well_formed or row is None or row.revoked_at is not None or not row.active:
         raise KeyInvalid("the API key is unknown, revoked, or its agent is suspended")
     return _agent(row)
@@ -204,10 +210,6 @@ def recharge_wallet(
     """A cash recharge taken by the agent: idempotent by the agent's own reference, and counted against
     its limit for the IST day it is recorded on, inside the recharge's transaction."""
     own = _own_reference(agent, reference)
-
-    def within_limit(conn: Connection, amount: int) -> None:
-        _count(conn, agent, amount, day=clock.ist_date(now))
-
     receipt = recharges.recharge_wallet(
         ctx,
         service_no=service_no,
@@ -216,9 +218,40 @@ def recharge_wallet(
         amount_paise=amount_paise,
         now=now,
         paid_at=paid_at,
-        guard=within_limit,
+        guard=_within_limit(agent, now),
     )
     return dataclasses.replace(receipt, reference=reference)
+
+
+def recharge_with_key(
+    ctx: Context,
+    *,
+    key: str | None,
+    service_no: str,
+    amount_paise: int,
+    reference: str,
+    now: dt.datetime,
+    paid_at: dt.datetime | None = None,
+) -> recharges.Receipt:
+    """`recharge_wallet` for whoever holds `key`, looked up first thing inside the recharge's own
+    transaction (one transaction per recharge, not two): `KeyInvalid` still comes before any
+    complaint about the request, as when `authenticate` is called first."""
+
+    def payer(conn: Connection) -> recharges.Payer:
+        agent = _authenticate(conn, key)
+        return recharges.Payer(agent.kind.value, _own_reference(agent, reference), _within_limit(agent, now))
+
+    receipt = recharges.recharge_as(
+        ctx, payer=payer, service_no=service_no, amount_paise=amount_paise, now=now, paid_at=paid_at
+    )
+    return dataclasses.replace(receipt, reference=reference)
+
+
+def _within_limit(agent: Agent, now: dt.datetime) -> recharges.Guard:
+    def within_limit(conn: Connection, amount: int) -> None:
+        _count(conn, agent, amount, day=clock.ist_date(now))
+
+    return within_limit
 
 
 def receipt(ctx: Context, *, agent: Agent, reference: str) -> recharges.Receipt:
@@ -253,19 +286,29 @@ def _count(conn: Connection, agent: Agent, amount: int, *, day: dt.date) -> None
     )
     if amount > agent.daily_limit:
         raise refused
+    statement = _COUNT[conn.dialect.name]
+    values = {"c_agent": agent.id, "c_day": day, "c_amount": amount, "c_limit": agent.daily_limit}
+    if conn.execute(statement, values).first() is None:
+        raise refused
+
+
+def _count_statement(dialect: str) -> sa.Insert:
     t = schema.agent_daily_totals
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(t)
-    statement = (
-        insert.values(agent_id=agent.id, day=day, amount=amount)
+    amount = sa.bindparam("c_amount", type_=t.c.amount.type)
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t)
+    return (
+        insert.values(agent_id=sa.bindparam("c_agent"), day=sa.bindparam("c_day"), amount=amount)
         .on_conflict_do_update(
             index_elements=[t.c.agent_id, t.c.day],
             set_={"amount": t.c.amount + amount},
-            where=t.c.amount + amount <= agent.daily_limit,
+            where=t.c.amount + amount <= sa.bindparam("c_limit", type_=t.c.amount.type),
         )
         .returning(t.c.amount)
     )
-    if conn.execute(statement).first() is None:
-        raise refused
+
+
+# Built once per dialect: every agent recharge runs it, and building it costs more than running it.
+_COUNT = {dialect: _count_statement(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 def _store_key(conn: Connection, agent_id: str, key: str, prefix: str, now: dt.datetime) -> None:

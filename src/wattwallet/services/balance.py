@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,11 +32,12 @@ def consequences(
     language: str,
     balance: int,
     now: dt.datetime,
-    days: calendar.WorkingDays,
+    days: calendar.WorkingDays | Callable[[], calendar.WorkingDays],
     rules: policy.Policy,
 ) -> Consequences:
     """The rows, replay lines and messages an alerts outcome calls for. `days` is the working-day
-    calendar, to tell a consumer who falls due the earliest time the supply may be cut."""
+    calendar (or what loads it, called only when needed), to tell a consumer who falls due the
+    earliest time the supply may be cut."""
     result, at = Consequences(), clock.ist_iso(now)
     for level in outcome.alerts:
         result.alert_rows.append(
@@ -71,6 +73,8 @@ def consequences(
     if outcome.became_due:
         state = outcome.state
         assert state.zero_alert_at is not None and state.disconnect_due_at is not None
+        if callable(days):
+            days = days()
         earliest = calendar.earliest_disconnection(state.zero_alert_at, state.disconnect_due_at, days, rules)
         result.events.append(
             {
@@ -102,6 +106,12 @@ def state_of(row: Any) -> alerts.State:
     return alerts.State(row.alerts_sent, row.zero_alert_at, row.emergency_credit_paise, row.disconnect_due_at)
 
 
+# Built once: on the recharge path, building a statement costs about as much Python as running it.
+_STATE = sa.select(schema.prepaid_state).where(
+    schema.prepaid_state.c.service_no == sa.bindparam("service_no")
+)
+
+
 def after_change(
     ctx: Context,
     conn: Connection,
@@ -114,7 +124,7 @@ def after_change(
 ) -> alerts.Outcome:
     """Call with the connection's money locked. Appends what happened to `events`."""
     s = schema.prepaid_state
-    row = conn.execute(sa.select(s).where(s.c.service_no == service_no)).one()
+    row = conn.execute(_STATE, {"service_no": service_no}).one()
     before = state_of(row)
     outcome = alerts.evaluate(balance=balance, adc=row.adc_paise, state=before, now=now, rules=ctx.policy)
     if outcome.state != before:
@@ -123,12 +133,16 @@ def after_change(
             .where(s.c.service_no == service_no)
             .values(**state_values(outcome.state), updated_at=now)
         )
-    days = calendar_repo.load(
-        conn,
-        start=clock.ist_date(now) - dt.timedelta(days=7),
-        end=clock.ist_date(now) + dt.timedelta(days=62),
-        now=now,
-    )
+
+    def days() -> calendar.WorkingDays:
+        # Only a balance that falls due needs the calendar: a recharge (almost) never does.
+        return calendar_repo.load(
+            conn,
+            start=clock.ist_date(now) - dt.timedelta(days=7),
+            end=clock.ist_date(now) + dt.timedelta(days=62),
+            now=now,
+        )
+
     follow = consequences(
         outcome,
         service_no=service_no,

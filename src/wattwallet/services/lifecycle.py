@@ -298,8 +298,8 @@ def after_recharge(
     pending = commands.open_command(
         conn, service_no=target.service_no, action=commands.DISCONNECT, status="pending"
     )
-    state = _state_row(conn, target.service_no)
-    if pending is not None and state.disconnect_due_at is None:
+    # The state row is read only when there is a command to call off (rare), not on every recharge.
+    if pending is not None and _state_row(conn, target.service_no).disconnect_due_at is None:
         # Not yet sent: call it off. One already with the HES is answered when it is confirmed.
         commands.cancel(conn, command_id=pending)
         events.append(

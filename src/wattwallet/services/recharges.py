@@ -62,21 +62,76 @@ def recharge_wallet(
     What follows from it (the receipt message, alerts re-armed, a due disconnection cleared) is
     appended to `events` once the transaction has committed. `guard(conn, amount)`, if given, may
     refuse a new recharge by raising; whatever it wrote commits or rolls back with the recharge."""
+    request = _request(service_no, channel, reference, amount_paise, now=now, paid_at=paid_at)
+    return _run(ctx, lambda _conn: (request, guard), now=now, events=events)
+
+
+@dataclasses.dataclass(frozen=True)
+class Payer:
+    """Who pays and under which reference, as found inside the recharge's own transaction."""
+
+    channel: str
+    reference: str
+    guard: Guard | None = None
+
+
+def recharge_as(
+    ctx: Context,
+    *,
+    payer: Callable[[Connection], Payer],
+    service_no: str,
+    amount_paise: int,
+    now: dt.datetime,
+    paid_at: dt.datetime | None = None,
+    events: list[dict[str, Any]] | None = None,
+) -> Receipt:
+    """`recharge_wallet` for a caller identified in the same transaction (an agent by its key):
+    `payer(conn)` runs first, so a refused caller gets its refusal before any check of the request,
+    and the lookup costs no transaction of its own."""
+
+    def prepare(conn: Connection) -> tuple[_Request, Guard | None]:
+        found = payer(conn)
+        request = _request(service_no, found.channel, found.reference, amount_paise, now=now, paid_at=paid_at)
+        return request, found.guard
+
+    return _run(ctx, prepare, now=now, events=events)
+
+
+def _request(
+    service_no: str,
+    channel: str,
+    reference: str,
+    amount: int,
+    *,
+    now: dt.datetime,
+    paid_at: dt.datetime | None,
+) -> _Request:
     request = _Request(
         service_no=connection.service_number(service_no),
         channel=recharge.channel(channel),
         reference=recharge.reference(reference),
-        amount=amount_paise,
+        amount=amount,
         paid_at=paid_at or now,
     )
     if request.amount <= 0:
         raise money.AmountNotPositive("amount must be greater than zero")
     if request.paid_at > now:
         raise PaidInFuture("the payment time is later than now")
+    return request
+
+
+def _run(
+    ctx: Context,
+    prepare: Callable[[Connection], tuple[_Request, Guard | None]],
+    *,
+    now: dt.datetime,
+    events: list[dict[str, Any]] | None,
+) -> Receipt:
     for attempt in (1, 2, 3):
         follow: list[dict[str, Any]] = []
         try:
             with ctx.store.write() as conn:
+                request, guard = prepare(conn)
                 receipt = _recharge(ctx, conn, request, now=now, events=follow, guard=guard)
             if receipt.reconnect_command:
                 # Paid up: the reconnect goes at once, at any hour (its confirmation comes later).
@@ -113,12 +168,17 @@ def _recharge(
     events: list[dict[str, Any]],
     guard: Guard | None,
 ) -> Receipt:
-    earlier = _find(conn, request.channel, request.reference)
-    if earlier is not None:
-        return _repeat(earlier, request)
-    book = postings.lock(conn, service_no=request.service_no)
-    # Look again under the lock: a repeat that queued behind its own first attempt must get that
-    # attempt's receipt, not be judged afresh against the state the first attempt left behind.
+    try:
+        book = postings.lock(conn, service_no=request.service_no)
+    except postings.UnknownWallet:
+        # A repeat naming another (unknown) connection is a conflict with the first, not a 404.
+        earlier = _find(conn, request.channel, request.reference)
+        if earlier is not None:
+            return _repeat(earlier, request)
+        raise
+    # Look the reference up under the lock only (one query, not one before and one after): a repeat
+    # that queued behind its own first attempt must get that attempt's receipt, not be judged
+    # afresh against the state the first attempt left behind.
     earlier = _find(conn, request.channel, request.reference)
     if earlier is not None:
         return _repeat(earlier, request)
@@ -143,7 +203,7 @@ def _recharge(
         memo="first recharge" if is_first else "recharge",
     )
     recharge_id = conn.execute(
-        sa.insert(schema.recharges).returning(schema.recharges.c.id),
+        _INSERT,
         {
             "channel": request.channel.value,
             "reference": request.reference,
@@ -245,9 +305,16 @@ def receipt_number(recharge_id: int) -> str:
     return f"WW{recharge_id:010d}"
 
 
+# Built once: building a statement costs about as much Python as running it.
+_INSERT = sa.insert(schema.recharges).returning(schema.recharges.c.id)
+_FIND = sa.select(schema.recharges).where(
+    schema.recharges.c.channel == sa.bindparam("channel"),
+    schema.recharges.c.reference == sa.bindparam("reference"),
+)
+
+
 def _find(conn: Connection, channel: recharge.Channel, reference: str) -> sa.Row[tuple[object, ...]] | None:
-    r = schema.recharges
-    return conn.execute(sa.select(r).where(r.c.channel == channel.value, r.c.reference == reference)).first()
+    return conn.execute(_FIND, {"channel": channel.value, "reference": reference}).first()
 
 
 def _repeat(earlier: sa.Row[tuple[object, ...]], request: _Request) -> Receipt:

@@ -32,11 +32,15 @@ def add_months(instant: dt.datetime, months: int) -> dt.datetime:
 
 
 def _since(conn: Any, service_no: str) -> dt.datetime | None:
-    """The later of the last disconnection and the last payment: the three months run from it."""
-    e, r = schema.connection_events, schema.recharges
+    """The later of the last disconnection and the last payment: the three months run from it. A
+    connection disconnected without a recorded event (migrated in, say) counts from its last change
+    of state."""
+    e, r, c = schema.connection_events, schema.recharges, schema.connections
     cut = conn.execute(
         sa.select(sa.func.max(e.c.at)).where(e.c.service_no == service_no, e.c.to_state == "disconnected")
     ).scalar()
+    if cut is None:
+        cut = conn.execute(sa.select(c.c.updated_at).where(c.c.service_no == service_no)).scalar()
     paid = conn.execute(sa.select(sa.func.max(r.c.paid_at)).where(r.c.service_no == service_no)).scalar()
     moments = [t for t in (cut, paid) if t is not None]
     return max(moments) if moments else None
@@ -57,11 +61,13 @@ def run(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]]) -> int:
                 .where(r.c.service_no == c.c.service_no)
                 .scalar_subquery()
                 .label("last_recharge"),
+                c.c.updated_at,
             ).where(c.c.state == "disconnected")
         ).all()
     done = 0
     for row in candidates:
-        since = max(t for t in (row.disconnected_at, row.last_recharge) if t is not None)
+        cut = row.disconnected_at or row.updated_at  # see _since
+        since = max(t for t in (cut, row.last_recharge) if t is not None)
         if add_months(since, ctx.policy.termination_months) <= now:
             done += _terminate(ctx, row.service_no, now=now, events=events)
     return done

@@ -45,8 +45,19 @@ def _sqlite_value(value: Any) -> Any:
     return value
 
 
+_FEW = 8  # rows up to which a plain INSERT beats COPY on PostgreSQL
+
+
 def insert(conn: Connection, table: sa.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     if not rows:
+        return
+    if conn.dialect.name == "postgresql" and len(rows) <= _FEW:
+        # A handful of rows (a recharge's posting, lines and message): one plain INSERT is one round
+        # trip where COPY takes three, and psycopg prepares it once it has seen it a few times.
+        marks = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(rows))
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES {marks}"  # noqa: S608 (our own names)
+        with _raw(conn).cursor() as cursor:
+            cursor.execute(sql, [value for row in rows for value in row])
         return
     if conn.dialect.name == "postgresql":
         # COPY is an order of magnitude faster than even a pipelined executemany.
@@ -65,6 +76,14 @@ def update(
 ) -> None:
     """UPDATE table SET columns... WHERE key = ?; each row is (*column values, key value)."""
     if not rows:
+        return
+    if conn.dialect.name == "postgresql" and len(rows) == 1:
+        # One row (a recharge's wallet, or its dues): a plain UPDATE straight to the driver costs less
+        # than building the array form below (and psycopg prepares it after a few uses).
+        sets = ", ".join(f"{column} = %s" for column in columns)
+        sql = f"UPDATE {table.name} SET {sets} WHERE {key} = %s"  # noqa: S608 (our own schema names)
+        with _raw(conn).cursor() as cursor:
+            cursor.execute(sql, tuple(rows[0]))
         return
     if conn.dialect.name == "postgresql":
         # One statement: the new values travel as one array per column.
@@ -95,5 +114,10 @@ def reserve_ids(conn: Connection, table: sa.Table, count: int) -> list[int]:
     if conn.dialect.name == "sqlite":
         top = conn.exec_driver_sql(f"SELECT coalesce(max(id), 0) FROM {table.name}").scalar_one()  # noqa: S608
         return list(range(top + 1, top + 1 + count))
+    if count == 1:
+        # The recharge path: straight to the driver, SQLAlchemy's own work would cost more than this.
+        with _raw(conn).cursor() as cursor:
+            row = cursor.execute(f"SELECT nextval('{table.name}_id_seq')").fetchone()
+        return [row[0]]
     sql = f"SELECT nextval('{table.name}_id_seq') FROM generate_series(1, %(n)s)"  # noqa: S608
     return list(conn.exec_driver_sql(sql, {"n": count}).scalars())
