@@ -18,6 +18,11 @@ for scenario in examples/scenarios/*.yaml; do
 done
 
 mkdir -p var
+echo
+echo "== a simulated DISCOM: 200 consumers for 10 days (wattwallet demo)"
+rm -f var/demo-simulation.db*
+wattwallet demo --meters 200 --days 10 --database "var/demo-simulation.db"
+
 rm -f var/demo.db var/demo.db-wal var/demo.db-shm
 export WATTWALLET_DATABASE_URL="sqlite:///$PWD/var/demo.db"
 echo "== demo store at var/demo.db"
