@@ -12,15 +12,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import shutil
-import tempfile
 import time
-import uuid
-from collections.abc import Callable
-from pathlib import Path
 
-import sqlalchemy as sa
-
+from throwaway import fresh_database  # bench/, beside this script
 from wattwallet import fleet, tariffs
 from wattwallet.context import Context
 from wattwallet.domain import clock, policy
@@ -28,7 +22,6 @@ from wattwallet.jobs import daily_cycle
 from wattwallet.ledger import verify
 from wattwallet.store import db, migrate
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TODAY = dt.date(2025, 7, 1)  # the cycle runs on the 1st and bills 30 June
 
 
@@ -70,23 +63,6 @@ def main() -> None:
         print(f"connections_per_s={report.connections / elapsed:.0f}")
     finally:
         cleanup()
-
-
-def fresh_database(kind: str) -> tuple[str, Callable[[], None]]:
-    if kind == "sqlite":
-        folder = tempfile.mkdtemp(prefix="ww-bench-")
-        return f"sqlite:///{Path(folder) / 'bench.db'}", lambda: shutil.rmtree(folder, ignore_errors=True)
-    name = f"wattwallet_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ from pathlib import Path
 import orjson
 import sqlalchemy as sa
 
+from throwaway import fresh_database  # bench/, beside this script
 from wattwallet import fleet, tariffs
 from wattwallet.context import Context
 from wattwallet.domain import clock, policy
@@ -42,7 +43,6 @@ from wattwallet.hes.mqtt import link as hes_link
 from wattwallet.hes.mqtt import settings as hes_settings
 from wattwallet.store import db, migrate, schema
 
-PG_ADMIN = os.environ.get("WATTWALLET_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 TODAY = dt.date(2025, 7, 1)  # the fleet's last reading is on this day, 00:15 IST
 PREFIX = "bench/hes"
 
@@ -146,23 +146,6 @@ def taken(link: hes_link.HesLink) -> int:
 def count(store: db.Store, table: sa.Table) -> int:
     with store.read() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
-
-
-def fresh_database(kind: str) -> tuple[str, Callable[[], None]]:
-    if kind == "sqlite":
-        folder = tempfile.mkdtemp(prefix="ww-bench-")
-        return f"sqlite:///{Path(folder) / 'bench.db'}", lambda: shutil.rmtree(folder, ignore_errors=True)
-    name = f"wattwallet_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 def private_broker(messages: int) -> tuple[str, Callable[[], None]]:

@@ -32,7 +32,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +39,7 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
+from throwaway import fresh_database  # bench/, beside this script
 from wattwallet import fleet, tariffs
 from wattwallet.context import Context
 from wattwallet.domain import clock, policy
@@ -47,7 +47,6 @@ from wattwallet.ledger import verify
 from wattwallet.services import agents, payments
 from wattwallet.store import db, migrate, schema
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # A throwaway value for the throwaway server this bench starts: not a secret of any gateway.
 BENCH_WEBHOOK_SECRET = "whsec_bench_only_not_a_real_secret"
 AMOUNT = 10_000  # ₹100, a valid later recharge
@@ -177,23 +176,6 @@ def run(args: argparse.Namespace, url: str) -> None:
 
 
 # --- the fleet and the server --------------------------------------------------------------------
-
-
-def fresh_database(kind: str) -> tuple[str, Callable[[], None]]:
-    if kind == "sqlite":
-        folder = tempfile.mkdtemp(prefix="ww-bench-")
-        return f"sqlite:///{Path(folder) / 'bench.db'}", lambda: shutil.rmtree(folder, ignore_errors=True)
-    name = f"wattwallet_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-
-    def drop() -> None:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
 
 
 def _disconnect(ctx: Context, service_nos: list[str], *, now: dt.datetime) -> None:

@@ -1,0 +1,33 @@
+"""A database that a benchmark builds and drops: a temporary SQLite file, or a fresh PostgreSQL
+database on the local server (postgresql+psycopg://postgres@127.0.0.1:5432)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+
+PG_ADMIN = os.environ.get("WATTWALLET_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def fresh_database(kind: str) -> tuple[str, Callable[[], None]]:
+    """The new database's URL, and the function that drops it."""
+    if kind == "sqlite":
+        folder = tempfile.mkdtemp(prefix="ww-bench-")
+        return f"sqlite:///{Path(folder) / 'bench.db'}", lambda: shutil.rmtree(folder, ignore_errors=True)
+    name = f"wattwallet_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
