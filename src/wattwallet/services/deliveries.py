@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 from collections.abc import Collection, Sequence
 from typing import Any, Final
 
@@ -104,6 +105,21 @@ def create(conn: Connection, *, notification_ids: Sequence[int], now: dt.datetim
     """
     if not notification_ids:
         return
+    ids = list(notification_ids)
+    if conn.dialect.name == "postgresql":
+        conn.execute(_insert("any"), {"now": now, "ids": ids})
+        return
+    low, high = min(ids), max(ids)
+    if high - low + 1 == len(ids):  # reserved under SQLite's write lock: consecutive
+        conn.execute(_insert("between"), {"now": now, "low": low, "high": high})
+    else:
+        conn.execute(_insert("in"), {"now": now, "ids": ids})
+
+
+@functools.cache
+def _insert(ids_form: str) -> sa.Insert:
+    """The INSERT ... SELECT, built once per form of the id predicate: every notification insert
+    (each recharge, each daily-cycle batch) runs it, and building it cost more than running it."""
     n, p, d = schema.notifications, schema.channel_preferences, schema.deliveries
     # The channel names are our own constants, written into the SQL (no parameter types to infer).
     channel = sa.union_all(
@@ -128,24 +144,24 @@ def create(conn: Connection, *, notification_ids: Sequence[int], now: dt.datetim
         sa.and_(c.c.channel == "app", listed, to_holder, on),
         sa.and_(c.c.channel == "whatsapp", sms_listed, to_holder, on),
     )
-    select = (
-        sa.select(
-            n.c.id,
-            c.c.channel,
-            sa.literal(PENDING),
-            sa.literal(0),
-            sa.literal(now, schema.deliveries.c.next_attempt_at.type),
-            sa.literal(now, schema.deliveries.c.created_at.type),
-            sa.literal(now, schema.deliveries.c.updated_at.type),
+    ids: sa.ColumnElement[bool]
+    if ids_form == "any":
+        ids = n.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger)))
+    elif ids_form == "between":
+        ids = n.c.id.between(
+            sa.bindparam("low", type_=sa.BigInteger), sa.bindparam("high", type_=sa.BigInteger)
         )
+    else:
+        ids = n.c.id.in_(sa.bindparam("ids", expanding=True))
+    now = sa.bindparam("now", type_=d.c.created_at.type)
+    select = (
+        sa.select(n.c.id, c.c.channel, sa.literal(PENDING), sa.literal(0), now, now, now)
         .select_from(
             n.join(c, sa.true()).outerjoin(
                 p, sa.and_(p.c.service_no == n.c.service_no, p.c.channel == c.c.channel)
             )
         )
-        .where(
-            _ids(conn, n.c.id, notification_ids), n.c.kind.not_in(sorted(preferences.DIRECT_KINDS)), wanted
-        )
+        .where(ids, n.c.kind.not_in(sorted(preferences.DIRECT_KINDS)), wanted)
     )
     columns = [
         "notification_id",
@@ -156,19 +172,7 @@ def create(conn: Connection, *, notification_ids: Sequence[int], now: dt.datetim
         "created_at",
         "updated_at",
     ]
-    conn.execute(sa.insert(d).from_select(columns, select))
-
-
-def _ids(conn: Connection, column: sa.ColumnElement[int], ids: Sequence[int]) -> sa.ColumnElement[bool]:
-    """`column` is one of `ids`, as one bound value whatever their number."""
-    if conn.dialect.name == "postgresql":
-        return column == sa.any_(
-            sa.bindparam("notification_ids", list(ids), type_=postgresql.ARRAY(sa.BigInteger))
-        )
-    low, high = min(ids), max(ids)
-    if high - low + 1 == len(ids):  # reserved under SQLite's write lock: consecutive
-        return column.between(low, high)
-    return column.in_(list(ids))
+    return sa.insert(d).from_select(columns, select)
 
 
 # --- Claims and outcomes ---------------------------------------------------------------------
