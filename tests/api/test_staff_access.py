@@ -30,6 +30,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/complaints/{ref:path}/resolve"): {"admin", "helpline"},
     ("GET", "/disconnections/queue"): {"admin", "billing", "field"},
     ("GET", "/hes/failures"): {"admin", "billing", "field"},
+    ("GET", "/hes/rejects"): {"admin", "billing", "field"},
+    ("GET", "/hes/relay-mismatches"): {"admin", "billing", "field"},
     ("GET", "/holds"): {"admin", "billing"},
     ("POST", "/holds/{hold_id}/release"): {"admin", "billing"},
     ("POST", "/holds/{hold_id}/dismiss"): {"admin", "billing"},
