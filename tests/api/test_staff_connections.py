@@ -236,6 +236,7 @@ def test_counter_recharge_is_idempotent_by_reference(api: Api, desk: Desk, consu
         True,
         False,
     )
+    assert receipt["taken_by"] == "service-centre.user"  # the executive who took the cash
 
     before = table_counts(api.ctx.store)
     api.clock.advance(minutes=1)

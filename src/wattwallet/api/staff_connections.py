@@ -13,7 +13,7 @@ from wattwallet.api import deps
 from wattwallet.api import staff_access as access
 from wattwallet.api.staff_queues import ComplaintAction
 from wattwallet.domain import connection, recharge
-from wattwallet.services import dues, recharges, short_bills, staff, staff_desk
+from wattwallet.services import dues, short_bills, staff, staff_desk
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 Role = staff.Role
@@ -132,6 +132,7 @@ class CounterReceipt(BaseModel):
     recorded_at: access.Instant
     replayed: bool = Field(description="A repeat of an earlier request: nothing new was credited")
     reconnect_command_id: str | None = Field(description="The reconnect this recharge set off, if any")
+    taken_by: str | None = Field(description="The executive who took the cash")
 
 
 @access.route(router, "GET", "/connections", Role.HELPLINE, Role.SERVICE_CENTRE, Role.BILLING)
@@ -291,14 +292,16 @@ def open_complaint(
     status_code=status.HTTP_201_CREATED,
     responses=access.replayed_doc(CounterReceipt),
 )
-def counter_recharge(body: CounterRecharge, rt: deps.RuntimeDep, response: Response) -> CounterReceipt:
-    """A recharge paid at a service-centre counter. Dues are recovered first; the same reference
-    again returns the first receipt (`replayed`), and with another amount or connection is a
-    conflict."""
-    r = recharges.recharge_wallet(
+def counter_recharge(
+    body: CounterRecharge, rt: deps.RuntimeDep, session: deps.StaffDep, response: Response
+) -> CounterReceipt:
+    """A recharge paid at a service-centre counter, recorded with the executive who took the cash.
+    Dues are recovered first; the same reference again returns the first receipt (`replayed`), and
+    with another amount or connection is a conflict."""
+    r = staff_desk.counter_recharge(
         rt.ctx,
+        by=session.subject,
         service_no=body.service_no,
-        channel=recharge.Channel.COUNTER.value,
         reference=body.reference,
         amount_paise=body.amount_paise,
         paid_at=body.paid_at,
@@ -320,4 +323,5 @@ def counter_recharge(body: CounterRecharge, rt: deps.RuntimeDep, response: Respo
         recorded_at=r.recorded_at,
         replayed=r.replayed,
         reconnect_command_id=r.reconnect_command,
+        taken_by=staff_desk.counter_taken_by(rt.ctx, reference=r.reference),
     )

@@ -17,9 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from wattwallet.context import Context
-from wattwallet.domain import calendar, connection, errors, money, phone
+from wattwallet.domain import calendar, connection, errors, money, phone, recharge
 from wattwallet.ledger import accounts
-from wattwallet.services import complaints, connections, holds, mobile, staff
+from wattwallet.services import complaints, connections, holds, mobile, recharges, staff
 from wattwallet.store import calendar_repo, schema
 
 # The mobile-change channel each role works through (DOMAIN.md §7); admins name theirs.
@@ -254,3 +254,41 @@ def set_calendar_day(
     """Staff override of one day (a declared holiday, a working Saturday); re-seeding keeps it."""
     with ctx.store.write() as conn:
         return calendar_repo.set_day(conn, day=day, working=working, reason=reason, by=by, now=now)
+
+
+def counter_recharge(
+    ctx: Context,
+    *,
+    by: str,
+    service_no: str,
+    amount_paise: int,
+    reference: str,
+    now: dt.datetime,
+    paid_at: dt.datetime | None = None,
+) -> recharges.Receipt:
+    """Cash taken at a service-centre counter: the recharge, and in its transaction the executive
+    who took it (a repeat of the reference records nothing new)."""
+
+    def note_executive(conn: sa.Connection, _amount: int) -> None:
+        conn.execute(
+            sa.insert(schema.counter_collections).values(
+                reference=reference.strip(), taken_by=by, taken_at=now
+            )
+        )
+
+    return recharges.recharge_wallet(
+        ctx,
+        service_no=service_no,
+        channel=recharge.Channel.COUNTER.value,
+        reference=reference,
+        amount_paise=amount_paise,
+        paid_at=paid_at,
+        now=now,
+        guard=note_executive,
+    )
+
+
+def counter_taken_by(ctx: Context, *, reference: str) -> str | None:
+    c = schema.counter_collections
+    with ctx.store.read() as conn:
+        return conn.execute(sa.select(c.c.taken_by).where(c.c.reference == reference)).scalar_one_or_none()

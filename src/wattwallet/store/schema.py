@@ -626,3 +626,16 @@ job_runs = Table(
     Column("finished_at", UTCDateTime, nullable=True),
     Column("detail", Text, nullable=True),
 )
+
+
+# --- Counter collections (migration 0008) ---------------------------------------------------------
+
+# Who took the cash for each service-centre counter recharge: written in the recharge's own
+# transaction, so every counter recharge has its executive (a cash-up per executive reads this).
+counter_collections = Table(
+    "counter_collections",
+    metadata,
+    Column("reference", String(64), primary_key=True),  # the counter recharge's reference
+    Column("taken_by", String(64), nullable=False, index=True),  # the staff username
+    Column("taken_at", UTCDateTime, nullable=False),
+)
