@@ -121,10 +121,12 @@ def _rate_under_lock(
     emit: Emit | None,
 ) -> BatchDone:
     with ctx.store.write() as conn:
-        candidates = _next_batch(conn, after=after, upto=upto, today=today, size=size, lock=False)
+        # Only the range to lock, from the state's primary key alone (the rows, with their
+        # connections, are read again under the lock, and may be fewer).
+        candidates = _next_keys(conn, after=after, upto=upto, today=today, size=size)
         if not candidates:
             return None
-        first, last = candidates[0].service_no, candidates[-1].service_no
+        first, last = candidates[0], candidates[-1]
         # Money rows first, then state rows: the order recharges and short bills use too.
         books = postings.lock_range(conn, first=first, last=last)
         rows = _next_batch(conn, after=after, upto=last, today=today, size=size, lock=True)
@@ -219,6 +221,24 @@ def _worker(
         store.dispose()
 
 
+def _next_keys(conn: Connection, *, after: str, upto: str | None, today: dt.date, size: int) -> list[str]:
+    """The service numbers of the next `size` states with days to bill, in key order: a walk of the
+    state's primary key, whatever the planner thinks of the join with connections."""
+    s = schema.prepaid_state
+    query = (
+        sa.select(s.c.service_no)
+        .where(
+            s.c.service_no > after,
+            s.c.service_no <= upto if upto is not None else sa.true(),
+            s.c.last_read_date > s.c.billed_through,
+            s.c.last_read_date <= today,
+        )
+        .order_by(s.c.service_no)
+        .limit(size)
+    )
+    return list(conn.execute(query).scalars())
+
+
 def _next_batch(
     conn: Connection, *, after: str, upto: str | None, today: dt.date, size: int, lock: bool
 ) -> Sequence[Any]:
@@ -234,6 +254,9 @@ def _next_batch(
         .where(
             s.c.service_no > after,
             s.c.service_no <= upto if upto is not None else sa.true(),
+            # The same bounds on connections: both tables then scan just the range.
+            c.c.service_no > after,
+            c.c.service_no <= upto if upto is not None else sa.true(),
             s.c.last_read_date > s.c.billed_through,
             s.c.last_read_date <= today,
             c.c.billing_mode == "prepaid",

@@ -106,10 +106,12 @@ def create(conn: Connection, *, notification_ids: Sequence[int], now: dt.datetim
     if not notification_ids:
         return
     ids = list(notification_ids)
-    if conn.dialect.name == "postgresql":
-        conn.execute(_insert("any"), {"now": now, "ids": ids})
-        return
     low, high = min(ids), max(ids)
+    if conn.dialect.name == "postgresql":
+        # The bounds let the planner walk the primary key over just this range, whatever its
+        # statistics say (a freshly loaded notifications table otherwise gets a sequential scan).
+        conn.execute(_insert("any"), {"now": now, "ids": ids, "low": low, "high": high})
+        return
     if high - low + 1 == len(ids):  # reserved under SQLite's write lock: consecutive
         conn.execute(_insert("between"), {"now": now, "low": low, "high": high})
     else:
@@ -146,7 +148,12 @@ def _insert(ids_form: str) -> sa.Insert:
     )
     ids: sa.ColumnElement[bool]
     if ids_form == "any":
-        ids = n.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger)))
+        ids = sa.and_(
+            n.c.id.between(
+                sa.bindparam("low", type_=sa.BigInteger), sa.bindparam("high", type_=sa.BigInteger)
+            ),
+            n.c.id == sa.any_(sa.bindparam("ids", type_=postgresql.ARRAY(sa.BigInteger))),
+        )
     elif ids_form == "between":
         ids = n.c.id.between(
             sa.bindparam("low", type_=sa.BigInteger), sa.bindparam("high", type_=sa.BigInteger)

@@ -94,11 +94,52 @@ def update(
             f"UPDATE {table.name} AS t SET {sets} FROM unnest({arrays}) AS v({', '.join(names)}) "  # noqa: S608
             f"WHERE t.{key} = v.{key}"
         )
-        conn.exec_driver_sql(sql, tuple(list(values) for values in zip(*rows, strict=True)))
+        # Each array as its text literal, built here: psycopg's list dumper walks every element in
+        # Python and cost more than the UPDATE itself.
+        columns_values = list(zip(*rows, strict=True))
+        try:
+            arrays_values: tuple[Any, ...] = tuple(_array_literal(values) for values in columns_values)
+        except TypeError:  # a value of another type: let psycopg adapt the lists
+            arrays_values = tuple(list(values) for values in columns_values)
+        conn.exec_driver_sql(sql, arrays_values)
         return
     sets = ", ".join(f"{column} = ?" for column in columns)
     sql = f"UPDATE {table.name} SET {sets} WHERE {key} = ?"  # noqa: S608 (our own schema names)
     conn.exec_driver_sql(sql, _adapt(conn, rows))
+
+
+def _array_literal(values: Sequence[Any]) -> str:
+    """A PostgreSQL array literal ('{1,NULL,"a b"}') of ints, texts, dates, aware datetimes."""
+    kinds = set(map(type, values))
+    if kinds == {int}:
+        return "{" + ",".join(map(str, values)) + "}"
+    if kinds == {str}:
+        joined = '","'.join(values)
+        if "\\" not in joined and '"' not in joined:
+            return '{"' + joined + '"}'
+    elif kinds == {dt.date}:
+        return "{" + ",".join(map(dt.date.isoformat, values)) + "}"
+    # Few distinct values (one updated_at, mostly NULLs): convert each once.
+    elements = {v: _element(v) for v in set(values)}
+    return "{" + ",".join([elements[v] for v in values]) + "}"
+
+
+def _element(value: Any) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware datetime")
+        return '"' + value.isoformat() + '"'
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    raise TypeError(f"no array literal for {type(value).__name__}")
 
 
 def _raw(conn: Connection) -> Any:
