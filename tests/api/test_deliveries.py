@@ -35,8 +35,7 @@ def gateway() -> Iterator[fake_gateway.FakeGateway]:
 def adapters(gateway: fake_gateway.FakeGateway) -> Iterator[dict[str, base.Channel]]:
     found = channels.build(gateway.delivery_settings(push=None))
     yield found
-    for channel in found.values():
-        channel.close()
+    channels.close_all(found)
 
 
 def dead_alert(

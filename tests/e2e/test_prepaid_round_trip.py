@@ -43,8 +43,7 @@ def _deliver(ctx: Context, gateway: fake_gateway.FakeGateway, now: dt.datetime) 
     try:
         dispatcher.dispatch_due(ctx, adapters, now=now, limit=100)
     finally:
-        for adapter in adapters.values():
-            adapter.close()
+        channels.close_all(adapters)
 
 
 def _sms_kinds(gateway: fake_gateway.FakeGateway) -> list[str]:

@@ -32,8 +32,7 @@ def gateway() -> Iterator[fake_gateway.FakeGateway]:
 def adapters(gateway: fake_gateway.FakeGateway) -> Iterator[dict[str, base.Channel]]:
     found = channels.build(gateway.delivery_settings())
     yield found
-    for channel in found.values():
-        channel.close()
+    channels.close_all(found)
 
 
 def outgoing(
@@ -325,8 +324,7 @@ def test_only_configured_channels_are_built(gateway: fake_gateway.FakeGateway) -
     try:
         assert set(built) == {"sms"}
     finally:
-        for channel in built.values():
-            channel.close()
+        channels.close_all(built)
 
 
 # --- The fake gateway as a separate process (the demo runs it so) ----------------------------

@@ -39,8 +39,7 @@ def gateway() -> Iterator[fake_gateway.FakeGateway]:
 def adapters(gateway: fake_gateway.FakeGateway) -> Iterator[dict[str, base.Channel]]:
     found = channels.build(gateway.delivery_settings())
     yield found
-    for channel in found.values():
-        channel.close()
+    channels.close_all(found)
 
 
 def record(ctx: Context, *messages: notifications.Message, now: dt.datetime = NOW) -> None:
@@ -146,8 +145,7 @@ def test_a_channel_that_is_not_configured_waits(
     try:
         assert dispatch(ctx, sms_only).sent == 1
     finally:
-        for channel in sms_only.values():
-            channel.close()
+        channels.close_all(sms_only)
     assert only(ctx, service_no, "app").status == "pending"
 
 
@@ -196,8 +194,7 @@ def test_a_timeout_is_retried(
         assert "timed out" in (only(ctx, service_no, "sms").last_error or "")
         assert dispatch(ctx, quick, at=NOW + dt.timedelta(minutes=1)).sent == 1
     finally:
-        for channel in quick.values():
-            channel.close()
+        channels.close_all(quick)
 
 
 def test_a_refusal_is_dead_at_once(
@@ -212,8 +209,7 @@ def test_a_refusal_is_dead_at_once(
     try:
         assert dispatch(ctx, refused).dead == 1
     finally:
-        for channel in refused.values():
-            channel.close()
+        channels.close_all(refused)
     dead = only(ctx, service_no, "sms")
     assert (dead.status, dead.attempts, dead.next_attempt_at) == ("dead", 1, None)
     assert "HTTP 401" in (dead.last_error or "")
@@ -386,8 +382,7 @@ def _dispatch_in_process(url: str, gateway_url: str, ready: Any) -> None:
     ready.wait()
     while dispatcher.dispatch_due(ctx, adapters, now=NOW, limit=5, retry=RETRY, workers=2).claimed:
         pass
-    for channel in adapters.values():
-        channel.close()
+    channels.close_all(adapters)
     store.dispose()
 
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from wattwallet.api import deps, fields, problems
-from wattwallet.services import consumer_access, sessions, staff
+from wattwallet.services import account_views, consumer_access, sessions, staff
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 
@@ -65,7 +65,7 @@ def consumer_sign_in(body: ConsumerSignIn, rt: deps.RuntimeDep) -> ConsumerToken
         now=rt.now(),
         minutes=rt.settings.consumer_session_minutes,
     )
-    owned = consumer_access.own_connections(rt.ctx, issued.session)
+    owned = [c.service_no for c in account_views.held_by(rt.ctx, mobile=issued.session.subject)]
     return ConsumerToken(token=issued.token, expires_at=issued.session.expires_at, connections=owned)
 
 

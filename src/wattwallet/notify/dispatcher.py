@@ -196,8 +196,7 @@ class Dispatcher:
             self._thread.join(timeout)
             self._thread = None
         if self._own_channels and not self._closed:
-            for channel in self.channels.values():
-                channel.close()
+            channel_adapters.close_all(self.channels)
         self._closed = True
 
     @property

@@ -73,15 +73,6 @@ def sign_in(
     return otp.verify_then(ctx, purpose=otp.SIGN_IN, service_no=number, code=code, now=now, then=start)
 
 
-def own_connections(ctx: Context, session: sessions.Session) -> list[str]:
-    c = schema.connections
-    with ctx.store.read() as conn:
-        rows = conn.execute(
-            sa.select(c.c.service_no).where(c.c.mobile == session.subject).order_by(c.c.service_no)
-        ).scalars()
-        return list(rows)
-
-
 def check_owner(ctx: Context, session: sessions.Session, service_no: object) -> str:
     """The service number, if this session's mobile holds it; `NotYourConnection` otherwise."""
     try:

@@ -105,8 +105,7 @@ def run(*, store: db.Store, spec: Spec, progress: Progress | None = None) -> Sum
             world.live()
         finally:
             world.disconnect()
-            for adapter in adapters.values():
-                adapter.close()
+            channel_adapters.close_all(adapters)
         received = collections.Counter(item["channel"] for item in gateway.received())
     counts = _counts(ctx, spec, world, received)
     seconds = time.perf_counter() - started

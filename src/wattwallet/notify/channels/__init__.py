@@ -6,6 +6,8 @@ on, and its deliveries wait (pending) until it is.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import httpx
 
 from wattwallet.notify.channels import base, push, sms_gateway, whatsapp
@@ -26,3 +28,9 @@ def build(
     if settings.push is not None:
         found["app"] = push.Push(settings.push, transport=transport)
     return found
+
+
+def close_all(found: Mapping[str, base.Channel]) -> None:
+    """Close what `build` made (their HTTP connection pools)."""
+    for channel in found.values():
+        channel.close()
