@@ -1,11 +1,12 @@
 """Agent recharges over HTTP against a real `wattwallet serve`, and webhook-to-reconnect latency.
 
-    python bench/recharge_http.py --db sqlite|postgresql [--seconds 10] [--concurrency 32]
+    python bench/recharge_http.py --db sqlite|postgresql [--seconds 10] [--warmup 2] [--concurrency 32]
         [--connections 2000] [--workers 1] [--agents 8] [--generator wrk|httpx] [--clients 1]
 
 Builds a fresh database (wattwallet.fleet: prepaid connections already past their first recharge, so
 every ₹100 recharge is allowed), registers agents with keys, starts `wattwallet serve` (uvicorn) as a
-subprocess on a free port, and drives `--concurrency` requests in flight for `--seconds` from wrk
+subprocess on a free port, warms it up with `--warmup` seconds of the same load (not measured), and
+drives `--concurrency` requests in flight for `--seconds` from wrk
 (the default: a C load generator, whose few CPU-microseconds per request leave the shared cores to the
 server; it must be installed, e.g. `apt-get install wrk`) or from `--clients` httpx processes (one
 connection pool each), every one a new recharge with its own reference that must be answered 201 and
@@ -58,6 +59,7 @@ def main() -> None:
     )
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--warmup", type=float, default=2.0, help="seconds of load before the measured run")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight, all clients")
     parser.add_argument("--connections", type=int, default=2000)
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
@@ -107,6 +109,8 @@ def run(args: argparse.Namespace, url: str) -> None:
         payments.create_intent(ctx, service_no=sn, amount_paise=AMOUNT, channel="portal", now=now, minutes=30)
         for sn in disconnected
     ]
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")  # planner statistics, as autovacuum keeps them on a live database
     print(
         f"built {args.connections} connections (+{len(disconnected)} disconnected), {args.agents} agents "
         f"on {args.db} in {time.perf_counter() - started:.1f}s"
@@ -119,6 +123,7 @@ def run(args: argparse.Namespace, url: str) -> None:
             "server": lambda: _tree(server_pid),
             "database": lambda: _backends(database) if args.db == "postgresql" else [],
         }
+        warm = warm_up(base, keys, loaded, args)
         before = {name: _cpu(find()) for name, find in groups.items()}
         load = (drive_wrk if args.generator == "wrk" else drive)(base, keys, loaded, args)
         spent = {name: sum(_cpu(find(), since=before[name]).values()) for name, find in groups.items()}
@@ -157,10 +162,12 @@ def run(args: argparse.Namespace, url: str) -> None:
     store = db.Store.from_url(url)
     _check_store(
         store,
-        answered=load.get("references"),
-        expected=ok + len(reconnects["rows"]),
+        answered=None if load.get("references") is None else load["references"] + warm["references"],
+        expected=ok + warm["statuses"].get("201", 0) + len(reconnects["rows"]),
         # wrk drops what is in flight when its time is up: the server may still commit those.
-        unanswered_allowed=args.concurrency if args.generator == "wrk" else 0,
+        unanswered_allowed=args.concurrency * (1 + bool(warm["references"]))
+        if args.generator == "wrk"
+        else 0,
     )
     _report_reconnects(store, reconnects)
     if args.verify:
@@ -205,7 +212,9 @@ def serve(url: str, *, workers: int) -> Iterator[tuple[str, int]]:
     }
     command = [sys.executable, "-m", "wattwallet", "serve", "--port", str(port), "--workers", str(workers)]
     server = subprocess.Popen(
-        [*command, "--log-level", "warning", "--no-upgrade"], env=env, start_new_session=True
+        [*command, "--log-level", "warning", "--no-upgrade", *os.environ.get("BENCH_SERVE_ARGS", "").split()],
+        env=env,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -354,7 +363,7 @@ function request()
   -- Each thread walks the wallets from its own offset: the requests in flight hit different wallets.
   n = n + 1
   local slot = tid * %(stride)d + n
-  local body = string.format('{"service_no":"%%s","amount_paise":%(amount)d,"reference":"W%%d-%%d"}',
+  local body = string.format('{"service_no":"%%s","amount_paise":%(amount)d,"reference":"%(prefix)s%%d-%%d"}',
     services[slot %% #services + 1], tid, n)
   return wrk.format("POST", "/api/v1/agent/recharges",
     {["Content-Type"] = "application/json", ["X-API-Key"] = keys[slot %% #keys + 1]}, body)
@@ -385,6 +394,29 @@ end
 def drive_wrk(base: str, keys: list[str], service_nos: list[str], args: argparse.Namespace) -> dict[str, Any]:
     """The same load from wrk (C): every request a new recharge with its own reference; the Lua
     script counts the answers by status and notes every reference answered 201."""
+    return _run_wrk(base, keys, service_nos, args, seconds=args.seconds, prefix="W")
+
+
+def warm_up(base: str, keys: list[str], service_nos: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    """`--warmup` seconds of the same load, not measured: each worker's first requests pay for its
+    imports, its compiled statements and its pool's connections once. Its recharges are checked."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for _ in range(10):
+            client.get("/api/v1/openapi.json")
+    if args.generator != "wrk" or not args.warmup:
+        return {"statuses": {}, "references": []}
+    return _run_wrk(base, keys, service_nos, args, seconds=args.warmup, prefix="U")
+
+
+def _run_wrk(
+    base: str,
+    keys: list[str],
+    service_nos: list[str],
+    args: argparse.Namespace,
+    *,
+    seconds: float,
+    prefix: str,
+) -> dict[str, Any]:
     threads = 2 if args.concurrency >= 2 else 1
     with tempfile.TemporaryDirectory(prefix="ww-wrk-") as folder:
         script, out = Path(folder) / "recharge.lua", Path(folder) / "result.txt"
@@ -395,22 +427,11 @@ def drive_wrk(base: str, keys: list[str], service_nos: list[str], args: argparse
                 "services": ", ".join(json.dumps(s) for s in service_nos),
                 "stride": len(service_nos) // threads + 1,
                 "amount": AMOUNT,
+                "prefix": prefix,
                 "out": str(out),
             }
         )
-        # Warm the server's first requests up (imports, prepared statements) before the clock starts.
-        with httpx.Client(base_url=base, timeout=30) as client:
-            for _ in range(10):
-                client.get("/api/v1/openapi.json")
-        command = [
-            "wrk",
-            "-t",
-            str(threads),
-            "-c",
-            str(args.concurrency),
-            "-d",
-            f"{max(1, round(args.seconds))}s",
-        ]
+        command = ["wrk", "-t", str(threads), "-c", str(args.concurrency), "-d", f"{max(1, round(seconds))}s"]
         command += ["--timeout", "30s", "-s", str(script), base]
         log = Path(folder) / "wrk.log"
         with log.open("w") as sink:

@@ -3,6 +3,7 @@ reference space and within its daily limit."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
@@ -30,7 +31,7 @@ class _KeyBeforeBody(APIRoute):
                 return await handle(request)
             except RequestValidationError:
                 key = request.headers.get("X-API-Key")  # the header deps.AgentKeyDep reads
-                await run_in_threadpool(agents.authenticate, deps.runtime(request).ctx, key)
+                await run_in_threadpool(agents.authenticate, (await deps.runtime(request)).ctx, key)
                 raise
 
         return route
@@ -102,21 +103,15 @@ def _receipt(found: recharges.Receipt) -> Receipt:
     summary="Take a cash recharge",
     responses={200: {"model": Receipt, "description": "A repeat of an earlier request: its receipt"}},
 )
-def agent_recharge(
+async def agent_recharge(
     body: AgentRecharge, rt: deps.RuntimeDep, key: deps.AgentKeyDep, response: Response
 ) -> Receipt:
     """201 with the receipt of a new recharge; 200 with the first receipt when the reference was used
     before for the same connection and amount (409 for another one); 422 with the rule's code when a
     recharge rule or the agent's daily limit refuses it."""
-    found = agents.recharge_with_key(
-        rt.ctx,
-        key=key,
-        service_no=body.service_no,
-        amount_paise=body.amount_paise,
-        reference=body.reference,
-        now=rt.now(),
-        paid_at=body.paid_at,
-    )
+    asked = agents.KeyedRecharge(key, body.service_no, body.amount_paise, body.reference, body.paid_at)
+    # Posted with whatever other agents' recharges are waiting, in one transaction.
+    found = await asyncio.wrap_future(rt.recharge_queue.submit(asked, now=rt.now()))
     if found.replayed:
         response.status_code = status.HTTP_200_OK
     return _receipt(found)

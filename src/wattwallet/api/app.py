@@ -30,6 +30,7 @@ def create_app(
         try:
             yield
         finally:
+            app.state.runtime.recharge_queue.close()
             if background is not None:
                 background.stop()
 

@@ -13,7 +13,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 from wattwallet import config
 from wattwallet.api import problems
 from wattwallet.context import Context
-from wattwallet.services import sessions, staff
+from wattwallet.services import recharge_queue, sessions, staff
 
 
 def utc_now() -> dt.datetime:
@@ -25,12 +25,18 @@ class Runtime:
     ctx: Context
     settings: config.ApiSettings
     clock: Callable[[], dt.datetime] = utc_now
+    recharge_queue: recharge_queue.RechargeQueue = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.recharge_queue = recharge_queue.RechargeQueue(self.ctx)
 
     def now(self) -> dt.datetime:
         return self.clock()
 
 
-def runtime(request: Request) -> Runtime:
+# The light dependencies are coroutines: FastAPI runs a plain function in its thread pool, and two
+# thread hops cost an agent recharge more than its validation does.
+async def runtime(request: Request) -> Runtime:
     found: Runtime = request.app.state.runtime
     return found
 
@@ -74,7 +80,7 @@ def require(session: sessions.Session, *roles: staff.Role) -> None:
     raise problems.Forbidden(f"this needs one of the roles: {allowed}")
 
 
-def known_query_only(request: Request) -> None:
+async def known_query_only(request: Request) -> None:
     """Refuse query parameters the route does not take: a misspelt filter must not be ignored."""
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -77,11 +78,27 @@ def issue(
 
 def open_command(conn: Connection, *, service_no: str, action: str, status: str | None = None) -> str | None:
     """The connection's open command for `action` (pending or sent; or only `status`), if any."""
-    h = schema.hes_commands
-    statuses = (status,) if status else OPEN_STATUSES
-    return conn.execute(
-        sa.select(h.c.id).where(h.c.service_no == service_no, h.c.command == action, h.c.status.in_(statuses))
-    ).scalar()
+    return open_commands(conn, service_nos=[service_no], action=action, status=status).get(service_no)
+
+
+# Built once: every recharge asks whether a disconnection is pending.
+_OPEN = sa.select(schema.hes_commands.c.service_no, schema.hes_commands.c.id).where(
+    schema.hes_commands.c.service_no.in_(sa.bindparam("service_nos", expanding=True)),
+    schema.hes_commands.c.command == sa.bindparam("action"),
+    schema.hes_commands.c.status.in_(sa.bindparam("statuses", expanding=True)),
+)
+
+
+def open_commands(
+    conn: Connection, *, service_nos: Sequence[str], action: str, status: str | None = None
+) -> dict[str, str]:
+    """Each connection's open command for `action` (pending or sent; or only `status`), where there
+    is one, by service number (one query for a batch of recharges)."""
+    if not service_nos:
+        return {}
+    statuses = [status] if status else list(OPEN_STATUSES)
+    rows = conn.execute(_OPEN, {"service_nos": list(service_nos), "action": action, "statuses": statuses})
+    return {row.service_no: row.id for row in rows}
 
 
 def cancel(conn: Connection, *, command_id: str) -> None:

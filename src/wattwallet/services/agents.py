@@ -12,6 +12,8 @@ import datetime as dt
 import enum
 import hashlib
 import secrets
+from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -19,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, money, recharge
-from wattwallet.services import recharges
+from wattwallet.services import recharge_batch, recharges
 from wattwallet.store import schema
 
 KEY_PREFIX = "wwk_"
@@ -173,10 +175,10 @@ def all_agents(ctx: Context, *, now: dt.datetime) -> list[Listed]:
 
 
 # Built once: it runs on every agent request, and building it costs about as much as running it.
-_BY_KEY = (
-    sa.select(schema.agents, schema.agent_keys.c.revoked_at)
+_BY_KEYS = (
+    sa.select(schema.agents, schema.agent_keys.c.key_hash, schema.agent_keys.c.revoked_at)
     .select_from(schema.agent_keys.join(schema.agents, schema.agents.c.id == schema.agent_keys.c.agent_id))
-    .where(schema.agent_keys.c.key_hash == sa.bindparam("digest"))
+    .where(schema.agent_keys.c.key_hash.in_(sa.bindparam("digests", expanding=True)))
 )
 
 
@@ -187,14 +189,29 @@ def authenticate(ctx: Context, key: str | None) -> Agent:
 
 
 def _authenticate(conn: Connection, key: str | None) -> Agent:
+    [found] = _authenticate_many(conn, [key])
+    if isinstance(found, KeyInvalid):
+        raise found
+    return found
+
+
+def _authenticate_many(conn: Connection, keys: Sequence[str | None]) -> list[Agent | KeyInvalid]:
     """Keys are found by their SHA-256, so what an index lookup's timing could reveal is about a hash
     nobody can aim at; a malformed key still costs a lookup so it answers no faster."""
-    well_formed = isinstance(key, str) and key.startswith(KEY_PREFIX) and len(key) <= _KEY_MAX
-    digest = _digest(key) if well_formed and key is not None else _NO_SUCH_HASH
-    row = conn.execute(_BY_KEY, {"digest": digest}).first()
-    if not well_formed or row is None or row.revoked_at is not None or not row.active:
-        raise KeyInvalid("the API key is unknown, revoked, or its agent is suspended")
-    return _agent(row)
+    digests = [_digest(key) if _well_formed(key) and key is not None else _NO_SUCH_HASH for key in keys]
+    rows = {row.key_hash: row for row in conn.execute(_BY_KEYS, {"digests": sorted(set(digests))})}
+    found: list[Agent | KeyInvalid] = []
+    for key, digest in zip(keys, digests, strict=True):
+        row = rows.get(digest)
+        if not _well_formed(key) or row is None or row.revoked_at is not None or not row.active:
+            found.append(KeyInvalid("the API key is unknown, revoked, or its agent is suspended"))
+        else:
+            found.append(_agent(row))
+    return found
+
+
+def _well_formed(key: str | None) -> bool:
+    return isinstance(key, str) and key.startswith(KEY_PREFIX) and len(key) <= _KEY_MAX
 
 
 def recharge_wallet(
@@ -223,6 +240,18 @@ def recharge_wallet(
     return dataclasses.replace(receipt, reference=reference)
 
 
+@dataclasses.dataclass(frozen=True)
+class KeyedRecharge:
+    """A recharge as an agent's till sends it: the key it presents and what it asks."""
+
+    key: str | None
+    service_no: str
+    amount_paise: int
+    reference: str
+    paid_at: dt.datetime | None = None
+    received_at: dt.datetime | None = None  # None: when the batch is posted
+
+
 def recharge_with_key(
     ctx: Context,
     *,
@@ -236,22 +265,78 @@ def recharge_with_key(
     """`recharge_wallet` for whoever holds `key`, looked up first thing inside the recharge's own
     transaction (one transaction per recharge, not two): `KeyInvalid` still comes before any
     complaint about the request, as when `authenticate` is called first."""
+    asked = KeyedRecharge(key, service_no, amount_paise, reference, paid_at)
+    [outcome] = recharge_many(ctx, [asked], now=now)
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
 
-    def payer(conn: Connection) -> recharges.Payer:
-        agent = _authenticate(conn, key)
-        return recharges.Payer(agent.kind.value, _own_reference(agent, reference), _within_limit(agent, now))
 
-    receipt = recharges.recharge_as(
-        ctx, payer=payer, service_no=service_no, amount_paise=amount_paise, now=now, paid_at=paid_at
-    )
-    return dataclasses.replace(receipt, reference=reference)
+def recharge_many(
+    ctx: Context, asked: Sequence[KeyedRecharge], *, now: dt.datetime
+) -> list[recharges.Receipt | Exception]:
+    """Agents' recharges posted together in one transaction (`services.recharge_queue` gathers
+    them): each gets its receipt or its own refusal. The keys are looked up in one query inside the
+    transaction; a bad key refuses only its own request, before anything else is said of it."""
+
+    def prepare(
+        conn: Connection, items: Sequence[KeyedRecharge]
+    ) -> list[recharge_batch.Request | errors.WattWalletError]:
+        found = _authenticate_many(conn, [item.key for item in items])
+        requests: list[recharge_batch.Request | errors.WattWalletError] = []
+        for item, agent in zip(items, found, strict=True):
+            try:
+                if isinstance(agent, errors.WattWalletError):
+                    raise agent
+                requests.append(
+                    recharges.request(
+                        item.service_no,
+                        agent.kind.value,
+                        _own_reference(agent, item.reference),
+                        item.amount_paise,
+                        now=item.received_at or now,
+                        paid_at=item.paid_at,
+                        guard=_within_limit(agent, now),
+                    )
+                )
+            except errors.WattWalletError as refused:
+                requests.append(refused)
+        return requests
+
+    answers: list[recharges.Receipt | Exception] = []
+    for item, outcome in zip(asked, recharges.run_many(ctx, asked, prepare, now=now), strict=True):
+        result = outcome.result
+        # The agent's own reference on its receipt, not the stored "<agent id>/<reference>".
+        answers.append(
+            dataclasses.replace(result, reference=item.reference)
+            if isinstance(result, recharges.Receipt)
+            else result
+        )
+    return answers
 
 
 def _within_limit(agent: Agent, now: dt.datetime) -> recharges.Guard:
-    def within_limit(conn: Connection, amount: int) -> None:
-        _count(conn, agent, amount, day=clock.ist_date(now))
+    day = clock.ist_date(now)
+    return recharge_batch.Guard(f"agent:{agent.id}:{day.isoformat()}", (agent, day), _count_limits)
 
-    return within_limit
+
+def _count_limits(conn: Connection, groups: list[tuple[Any, list[int]]]) -> list[recharge_batch.Answers]:
+    """Count each agent's recharges against its daily limit. Usually each agent's lot fits: one
+    statement counts them all. An agent whose lot would not fit is counted one recharge at a time,
+    so those that still fit go through."""
+    whole = [
+        (agent, day, sum(amounts)) for (agent, day), amounts in groups if sum(amounts) <= agent.daily_limit
+    ]
+    counted = _add_many(conn, whole) if whole else set()
+    answers: list[recharge_batch.Answers] = []
+    for (agent, day), amounts in groups:
+        if agent.id in counted:
+            answers.append([None] * len(amounts))
+        else:
+            answers.append(
+                [None if _add(conn, agent, a, day=day) else _limit_reached(agent) for a in amounts]
+            )
+    return answers
 
 
 def receipt(ctx: Context, *, agent: Agent, reference: str) -> recharges.Receipt:
@@ -276,20 +361,47 @@ def _own_reference(agent: Agent, reference: str) -> str:
     return f"{agent.id}/{text}"
 
 
-def _count(conn: Connection, agent: Agent, amount: int, *, day: dt.date) -> None:
-    """Add `amount` to the agent's total for `day` unless that would pass its limit, in one statement:
-    on PostgreSQL the upsert locks the row and re-reads it, so concurrent callers queue and each sees
-    the others' amounts; on SQLite the write lock is already held."""
-    refused = DailyLimitReached(
+def _limit_reached(agent: Agent) -> DailyLimitReached:
+    return DailyLimitReached(
         f"this agent's daily limit of {money.inr(agent.daily_limit)} would be exceeded",
         limit=money.rupees(agent.daily_limit),
     )
+
+
+def _add(conn: Connection, agent: Agent, amount: int, *, day: dt.date) -> bool:
+    """Add `amount` to the agent's total for `day` unless that would pass its limit, in one statement:
+    on PostgreSQL the upsert locks the row and re-reads it, so concurrent callers queue and each sees
+    the others' amounts; on SQLite the write lock is already held. False when it would pass."""
     if amount > agent.daily_limit:
-        raise refused
+        return False
     statement = _COUNT[conn.dialect.name]
     values = {"c_agent": agent.id, "c_day": day, "c_amount": amount, "c_limit": agent.daily_limit}
-    if conn.execute(statement, values).first() is None:
-        raise refused
+    return conn.execute(statement, values).first() is not None
+
+
+def _add_many(conn: Connection, totals: list[tuple[Agent, dt.date, int]]) -> set[str]:
+    """`_add` for several agents (each once, in id order: the rows are locked in that order) in one
+    statement; returns the ids of the agents whose amount was counted."""
+    t = schema.agent_daily_totals
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(t)
+    rows = [{"agent_id": agent.id, "day": day, "amount": amount} for agent, day, amount in totals]
+    statement = (
+        insert.values(rows)
+        .on_conflict_do_update(
+            index_elements=[t.c.agent_id, t.c.day],
+            set_={"amount": t.c.amount + insert.excluded.amount},
+            where=t.c.amount + insert.excluded.amount <= _LIMIT,
+        )
+        .returning(t.c.agent_id)
+    )
+    return set(conn.execute(statement).scalars())
+
+
+# Each row's own agent's limit. Spelt out because SQLAlchemy does not correlate a subquery with the
+# upsert's `excluded` row (it would add a FROM of its own).
+_LIMIT: sa.ColumnElement[int] = sa.literal_column(
+    "(SELECT agents.daily_limit_paise FROM agents WHERE agents.id = excluded.agent_id)"
+)
 
 
 def _count_statement(dialect: str) -> sa.Insert:

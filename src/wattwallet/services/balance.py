@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +15,7 @@ from sqlalchemy.engine import Connection
 from wattwallet.context import Context
 from wattwallet.domain import alerts, calendar, clock, money, policy
 from wattwallet.services import notifications
-from wattwallet.store import calendar_repo, schema
+from wattwallet.store import bulk, calendar_repo, schema
 
 
 @dataclasses.dataclass
@@ -107,9 +107,19 @@ def state_of(row: Any) -> alerts.State:
 
 
 # Built once: on the recharge path, building a statement costs about as much Python as running it.
-_STATE = sa.select(schema.prepaid_state).where(
-    schema.prepaid_state.c.service_no == sa.bindparam("service_no")
+_STATES = sa.select(schema.prepaid_state).where(
+    schema.prepaid_state.c.service_no.in_(sa.bindparam("service_nos", expanding=True))
 )
+_STATE_COLUMNS = ("alerts_sent", "zero_alert_at", "emergency_credit_paise", "disconnect_due_at", "updated_at")
+
+
+@dataclasses.dataclass(frozen=True)
+class Change:
+    """A connection's wallet balance after a change, with its money locked."""
+
+    service_no: str
+    language: str
+    balance: int
 
 
 def after_change(
@@ -123,40 +133,63 @@ def after_change(
     events: list[dict[str, Any]],
 ) -> alerts.Outcome:
     """Call with the connection's money locked. Appends what happened to `events`."""
-    s = schema.prepaid_state
-    row = conn.execute(_STATE, {"service_no": service_no}).one()
-    before = state_of(row)
-    outcome = alerts.evaluate(balance=balance, adc=row.adc_paise, state=before, now=now, rules=ctx.policy)
-    if outcome.state != before:
-        conn.execute(
-            sa.update(s)
-            .where(s.c.service_no == service_no)
-            .values(**state_values(outcome.state), updated_at=now)
-        )
-
-    def days() -> calendar.WorkingDays:
-        # Only a balance that falls due needs the calendar: a recharge (almost) never does.
-        return calendar_repo.load(
-            conn,
-            start=clock.ist_date(now) - dt.timedelta(days=7),
-            end=clock.ist_date(now) + dt.timedelta(days=62),
-            now=now,
-        )
-
-    follow = consequences(
-        outcome,
-        service_no=service_no,
-        language=language,
-        balance=balance,
-        now=now,
-        days=days,
-        rules=ctx.policy,
-    )
-    if follow.alert_rows:
-        conn.execute(sa.insert(schema.alerts), follow.alert_rows)
+    [(outcome, follow)] = after_changes(ctx, conn, [Change(service_no, language, balance)], now=now)
     events.extend(follow.events)
     notify(conn, follow.messages, now=now, events=events)
     return outcome
+
+
+def after_changes(
+    ctx: Context, conn: Connection, changes: Sequence[Change], *, now: dt.datetime
+) -> list[tuple[alerts.Outcome, Consequences]]:
+    """`after_change` for many connections (each at most once) in a few statements: their alert
+    states read in one, the changed ones written in one, their alert rows in one. The messages are
+    the caller's to send, with the replay lines of each connection, in order."""
+    if not changes:
+        return []
+    rows = {
+        row.service_no: row for row in conn.execute(_STATES, {"service_nos": [c.service_no for c in changes]})
+    }
+    calendar_cache: list[calendar.WorkingDays] = []
+
+    def days() -> calendar.WorkingDays:
+        # Only a balance that falls due needs the calendar: a recharge (almost) never does.
+        if not calendar_cache:
+            calendar_cache.append(
+                calendar_repo.load(
+                    conn,
+                    start=clock.ist_date(now) - dt.timedelta(days=7),
+                    end=clock.ist_date(now) + dt.timedelta(days=62),
+                    now=now,
+                )
+            )
+        return calendar_cache[0]
+
+    results, updates, alert_rows = [], [], []
+    for change in changes:
+        row = rows[change.service_no]
+        before = state_of(row)
+        outcome = alerts.evaluate(
+            balance=change.balance, adc=row.adc_paise, state=before, now=now, rules=ctx.policy
+        )
+        if outcome.state != before:
+            values = state_values(outcome.state)
+            updates.append((*(values[c] for c in _STATE_COLUMNS[:-1]), now, change.service_no))
+        follow = consequences(
+            outcome,
+            service_no=change.service_no,
+            language=change.language,
+            balance=change.balance,
+            now=now,
+            days=days,
+            rules=ctx.policy,
+        )
+        alert_rows += follow.alert_rows
+        results.append((outcome, follow))
+    bulk.update(conn, schema.prepaid_state, "service_no", _STATE_COLUMNS, updates)
+    if alert_rows:
+        conn.execute(sa.insert(schema.alerts), alert_rows)
+    return results
 
 
 def notify(

@@ -7,7 +7,9 @@ consumer's relay is not closed within 15 minutes of the payment.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -270,11 +272,42 @@ def after_recharge(
     """A recharge on a disconnected connection: reconnect if the balance is above zero, else say
     how much more is needed. A pending disconnection the recharge paid off is called off.
     Returns the id of a reconnect command to send once the recharge has committed."""
+    [reconnect] = after_recharges(ctx, conn, [Recharged(target, wallet, paid_at, events)], now=now)
+    return reconnect
+
+
+@dataclasses.dataclass(frozen=True)
+class Recharged:
+    """A connection just recharged, with its money locked: its wallet after the recharge, and where
+    what follows is told (its replay lines)."""
+
+    target: connections.ConnectionRow
+    wallet: int
+    paid_at: dt.datetime
+    events: Events
+
+
+def after_recharges(
+    ctx: Context, conn: Connection, recharged: Sequence[Recharged], *, now: dt.datetime
+) -> list[str | None]:
+    """`after_recharge` for many connections (each at most once): one query finds the pending
+    disconnections among them; only connections with something to do cost more statements."""
+    live = [r.target.service_no for r in recharged if r.target.state is not connection.State.DISCONNECTED]
+    pending = commands.open_commands(conn, service_nos=live, action=commands.DISCONNECT, status="pending")
+    return [
+        _after_recharge(ctx, conn, r, pending=pending.get(r.target.service_no), now=now) for r in recharged
+    ]
+
+
+def _after_recharge(
+    ctx: Context, conn: Connection, recharged: Recharged, *, pending: str | None, now: dt.datetime
+) -> str | None:
+    target, wallet, events = recharged.target, recharged.wallet, recharged.events
     if target.state is connection.State.DISCONNECTED:
         if wallet > 0:
             waiting = commands.open_command(conn, service_no=target.service_no, action=commands.RECONNECT)
             if waiting is None:
-                return _reconnect(conn, target, paid_at=paid_at, now=now)
+                return _reconnect(conn, target, paid_at=recharged.paid_at, now=now)
             commands.postpone(conn, command_id=waiting, until=now, only_pending=True)  # no more back-off
             return waiting
         needed = commands.amount_to_reconnect(wallet, step=ctx.policy.recharge_multiple_paise)
@@ -295,9 +328,6 @@ def after_recharge(
             }
         )
         return None
-    pending = commands.open_command(
-        conn, service_no=target.service_no, action=commands.DISCONNECT, status="pending"
-    )
     # The state row is read only when there is a command to call off (rare), not on every recharge.
     if pending is not None and _state_row(conn, target.service_no).disconnect_due_at is None:
         # Not yet sent: call it off. One already with the HES is answered when it is confirmed.

@@ -284,7 +284,7 @@ def counter_recharge(
         amount_paise=amount_paise,
         paid_at=paid_at,
         now=now,
-        guard=note_executive,
+        guard=recharges.guard_each(f"counter:{reference}", note_executive),
     )
 
 

@@ -83,5 +83,7 @@ TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock detected, serial
 
 
 def is_transient(exc: BaseException) -> bool:
-    """A failure that a fresh attempt of the same transaction may not meet again."""
-    return isinstance(exc, sa.exc.DBAPIError) and getattr(exc.orig, "sqlstate", None) in TRANSIENT_SQLSTATES
+    """A failure that a fresh attempt of the same transaction may not meet again. Statements sent
+    straight to the driver (store.bulk) raise the driver's own error, not SQLAlchemy's wrapper."""
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    return getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES
