@@ -15,7 +15,7 @@ from tests.conftest import AddConnection
 from wattwallet.context import Context
 from wattwallet.domain import errors
 from wattwallet.ledger import verify
-from wattwallet.services import agents, notifications, recharge_queue, recharges
+from wattwallet.services import agents, lifecycle, notifications, recharge_batch, recharge_queue, recharges
 from wattwallet.store import schema
 
 UNLIMITED = 10**12
@@ -154,6 +154,76 @@ def test_a_daily_limit_counts_a_batch_in_order(
     assert totals == {tight.agent.id: 50_000, roomy.agent.id: 90_000}
 
 
+def test_a_daily_limit_counts_in_arrival_order_when_the_batch_is_cut(
+    ctx: Context, add_connection: AddConnection, now: dt.datetime
+) -> None:
+    """The second recharge of one connection starts a new segment of the batch; the limit still
+    goes to the requests in the order they came."""
+    first, other = add_connection(first_recharge_done=True), add_connection(first_recharge_done=True)
+    outlet = _outlet(ctx, now, limit=100_000)
+    asked = [
+        agents.KeyedRecharge(outlet.key, first, 50_000, "A-1"),
+        agents.KeyedRecharge(outlet.key, first, 50_000, "A-2"),
+        agents.KeyedRecharge(outlet.key, other, 40_000, "A-3"),  # ₹1,400 would pass ₹1,000
+    ]
+    answers = agents.recharge_many(ctx, asked, now=now)
+    assert [isinstance(a, agents.DailyLimitReached) for a in answers] == [False, False, True]
+
+
+def test_a_reconnect_that_cannot_be_sent_now_waits_in_the_outbox(
+    ctx: Context, add_connection: AddConnection, now: dt.datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The money is in: the recharge is answered, and the reconnect stays pending for the next send."""
+    service_no = add_connection(first_recharge_done=True)
+    c, m = schema.connections, schema.meters
+    with ctx.store.write() as conn:
+        conn.execute(sa.update(c).where(c.c.service_no == service_no).values(state="disconnected"))
+        conn.execute(sa.update(m).where(m.c.service_no == service_no).values(relay="open"))
+
+    def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("the head-end's database connection dropped")
+
+    monkeypatch.setattr(lifecycle, "dispatch", broken)
+    receipt = agents.recharge_with_key(
+        ctx, key=_outlet(ctx, now).key, service_no=service_no, amount_paise=20_000, reference="RC-1", now=now
+    )
+    assert receipt.balance == 20_000 and receipt.reconnect_command
+    h = schema.hes_commands
+    with ctx.store.read() as conn:
+        status = conn.execute(sa.select(h.c.status).where(h.c.id == receipt.reconnect_command)).scalar_one()
+    assert status == "pending"
+
+
+def test_a_request_given_up_before_its_batch_is_not_posted(
+    ctx: Context, add_connection: AddConnection, now: dt.datetime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service_no = add_connection(first_recharge_done=True)
+    key = _outlet(ctx, now).key
+    entered, release = threading.Event(), threading.Event()
+    post = agents.recharge_many
+
+    def slow_post(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        release.wait(30)
+        return post(*args, **kwargs)
+
+    monkeypatch.setattr(agents, "recharge_many", slow_post)
+    queue = recharge_queue.RechargeQueue(ctx)
+    held = queue.submit(agents.KeyedRecharge(key, service_no, 10_000, "G-1"), now=now)
+    assert entered.wait(30)
+    given_up = queue.submit(agents.KeyedRecharge(key, service_no, 10_000, "G-2"), now=now)
+    assert given_up.cancel()
+    release.set()
+    assert held.result(timeout=60).balance == 10_000
+    after = queue.submit(agents.KeyedRecharge(key, service_no, 10_000, "G-3"), now=now)
+    assert after.result(timeout=60).balance == 20_000  # the queue goes on
+    queue.close()
+    r = schema.recharges
+    with ctx.store.read() as conn:
+        references = set(conn.execute(sa.select(r.c.reference)).scalars())
+    assert {ref.split("/")[1] for ref in references} == {"G-1", "G-3"}
+
+
 def test_one_request_that_breaks_costs_only_itself(
     ctx: Context, add_connection: AddConnection, now: dt.datetime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -205,13 +275,41 @@ def test_the_queue_answers_every_concurrent_request(
         thread.join()
     bad = queue.submit(agents.KeyedRecharge(key, numbers[0], 10_050, "Q-bad"), now=now)
     queue.close()
+    again = queue.submit(agents.KeyedRecharge(key, numbers[0], 10_000, "Q-again"), now=now)
+    assert again.result(timeout=60).balance == 90_000  # after close, the next request starts it again
+    queue.close()
     assert all(isinstance(a, recharges.Receipt) and not a.replayed for a in answers), answers
     assert sorted(a.reference for a in answers) == sorted(f"Q-{i}" for i in range(40))
     with pytest.raises(errors.WattWalletError, match="100"):
         bad.result(timeout=0)  # posted before close() returned
-    with pytest.raises(RuntimeError):
-        queue.submit(agents.KeyedRecharge(key, numbers[0], 10_000, "Q-late"), now=now)
     w = schema.ledger_accounts
     with ctx.store.read() as conn:
         balances = conn.execute(sa.select(w.c.balance).where(w.c.code.in_([f"wallet:{n}" for n in numbers])))
-        assert sorted(balances.scalars()) == [80_000] * 5
+        assert sorted(balances.scalars()) == [80_000] * 4 + [90_000]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(("first", "second", "kept"), [(30_000, 20_000, 50_000), (30_000, 30_000, None)])
+def test_two_batches_opening_one_agents_day_never_pass_its_limit(
+    ctx: Context, now: dt.datetime, first: int, second: int, kept: int | None
+) -> None:
+    """Both batches find no total for the day; the second to write adds to the first's when that
+    stays within the limit, else it is told to post again (and then sees the first's total)."""
+    agent = _outlet(ctx, now, limit=50_000).agent
+    subject = (agent, now.date())
+    with ctx.store.write() as one, ctx.store.write() as other:
+        tally_one = agents._LimitTally(one, [subject])
+        tally_other = agents._LimitTally(other, [subject])
+        assert tally_one.take(subject, first) is None and tally_other.take(subject, second) is None
+        tally_one.finish()
+        one.commit()
+        if kept is None:
+            with pytest.raises(recharge_batch.Contended):
+                tally_other.finish()
+            other.rollback()
+        else:
+            tally_other.finish()
+    t = schema.agent_daily_totals
+    with ctx.store.read() as conn:
+        assert conn.execute(sa.select(t.c.amount)).scalar_one() == (kept or first)

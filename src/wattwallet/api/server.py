@@ -42,7 +42,8 @@ def _settle_garbage_collector() -> None:
     """Take what the worker has built (the app, its routes, the store, the tariffs) out of the
     collector's sight, and collect the young generation less often. A full collection walked all of
     it and stalled every request in flight for about 100 ms, and young collections every 700
-    allocations took about a tenth of the CPU under load (bench/recharge_http.py)."""
+    allocations took about a tenth of the CPU under load (bench/recharge_http.py). It holds for the
+    whole worker process, the background work beside the API included."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 10, 10)

@@ -273,11 +273,13 @@ def recharge_with_key(
 
 
 def recharge_many(
-    ctx: Context, asked: Sequence[KeyedRecharge], *, now: dt.datetime
+    ctx: Context, asked: Sequence[KeyedRecharge], *, now: dt.datetime, send_reconnects: bool = True
 ) -> list[recharges.Receipt | Exception]:
     """Agents' recharges posted together in one transaction (`services.recharge_queue` gathers
     them): each gets its receipt or its own refusal. The keys are looked up in one query inside the
-    transaction; a bad key refuses only its own request, before anything else is said of it."""
+    transaction; a bad key refuses only its own request, before anything else is said of it.
+    Reconnects are sent before this returns unless `send_reconnects` is False (the caller sends
+    them: `recharges.send_reconnect`)."""
 
     def prepare(
         conn: Connection, items: Sequence[KeyedRecharge]
@@ -296,7 +298,7 @@ def recharge_many(
                         item.amount_paise,
                         now=item.received_at or now,
                         paid_at=item.paid_at,
-                        guard=_within_limit(agent, now),
+                        guard=_within_limit(agent, item.received_at or now),
                     )
                 )
             except errors.WattWalletError as refused:
@@ -304,7 +306,9 @@ def recharge_many(
         return requests
 
     answers: list[recharges.Receipt | Exception] = []
-    for item, outcome in zip(asked, recharges.run_many(ctx, asked, prepare, now=now), strict=True):
+    for item, outcome in zip(
+        asked, recharges.run_many(ctx, asked, prepare, now=now, send_reconnects=send_reconnects), strict=True
+    ):
         result = outcome.result
         # The agent's own reference on its receipt, not the stored "<agent id>/<reference>".
         answers.append(
@@ -315,28 +319,107 @@ def recharge_many(
     return answers
 
 
-def _within_limit(agent: Agent, now: dt.datetime) -> recharges.Guard:
-    day = clock.ist_date(now)
-    return recharge_batch.Guard(f"agent:{agent.id}:{day.isoformat()}", (agent, day), _count_limits)
+def _within_limit(agent: Agent, received_at: dt.datetime) -> recharges.Guard:
+    """The agent's limit for the IST day the request was received on."""
+    day = clock.ist_date(received_at)
+    return recharge_batch.Guard(f"agent:{agent.id}:{day.isoformat()}", (agent, day), _LimitTally)
 
 
-def _count_limits(conn: Connection, groups: list[tuple[Any, list[int]]]) -> list[recharge_batch.Answers]:
-    """Count each agent's recharges against its daily limit. Usually each agent's lot fits: one
-    statement counts them all. An agent whose lot would not fit is counted one recharge at a time,
-    so those that still fit go through."""
-    whole = [
-        (agent, day, sum(amounts)) for (agent, day), amounts in groups if sum(amounts) <= agent.daily_limit
-    ]
-    counted = _add_many(conn, whole) if whole else set()
-    answers: list[recharge_batch.Answers] = []
-    for (agent, day), amounts in groups:
-        if agent.id in counted:
-            answers.append([None] * len(amounts))
-        else:
-            answers.append(
-                [None if _add(conn, agent, a, day=day) else _limit_reached(agent) for a in amounts]
+class _LimitTally:
+    """Agents' daily totals within one batch of recharges: the totals the batch touches are locked
+    in one statement (in the batch's key order, so batches never wait on each other in a circle),
+    counted here in the order the requests came, and written back when the batch is done. A day's
+    first total is written only then, and only if something was counted, so a refused request
+    leaves nothing behind. On SQLite the write lock is already held."""
+
+    def __init__(self, conn: Connection, subjects: list[tuple[Agent, dt.date]]) -> None:
+        self.conn = conn
+        self.limits = {(agent.id, day): agent.daily_limit for agent, day in subjects}
+        self.start = _lock_totals(conn, list(self.limits))
+        self.totals = {key: self.start.get(key, 0) for key in self.limits}
+
+    def take(self, subject: tuple[Agent, dt.date], amount: int) -> errors.WattWalletError | None:
+        agent, day = subject
+        total = self.totals[(agent.id, day)] + amount
+        if total > agent.daily_limit:
+            return DailyLimitReached(
+                f"this agent's daily limit of {money.inr(agent.daily_limit)} would be exceeded",
+                limit=money.rupees(agent.daily_limit),
             )
-    return answers
+        self.totals[(agent.id, day)] = total
+        return None
+
+    def finish(self) -> None:
+        changed = [
+            {"t_agent": agent_id, "t_day": day, "t_amount": total}
+            for (agent_id, day), total in self.totals.items()
+            if (agent_id, day) in self.start and total != self.start[(agent_id, day)]
+        ]
+        if changed:
+            self.conn.execute(_SET_TOTAL, changed)
+        firsts = [(key, total) for key, total in self.totals.items() if key not in self.start and total]
+        if firsts and _add_firsts(self.conn, firsts) != {key for key, _ in firsts}:
+            raise recharge_batch.Contended("another batch opened the same agent's day and took its room")
+
+
+def _lock_totals(conn: Connection, keys: list[tuple[str, dt.date]]) -> dict[tuple[str, dt.date], int]:
+    """The existing (agent, day) totals among `keys`, locked in key order."""
+    rows = conn.execute(
+        _LOCK_TOTALS[conn.dialect.name],
+        {"agents": sorted({a for a, _ in keys}), "days": sorted({d for _, d in keys})},
+    )
+    wanted = set(keys)
+    return {(a, d): amount for a, d, amount in rows if (a, d) in wanted}
+
+
+def _add_firsts(conn: Connection, firsts: list[tuple[tuple[str, dt.date], int]]) -> set[tuple[str, dt.date]]:
+    """Write the first totals of agents' days. Should another transaction have written one since
+    this batch looked (two processes, one agent's first recharges of the day), the amounts add up
+    when they stay within the agent's limit; the keys not written are those that would not."""
+    t = schema.agent_daily_totals
+    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(t)
+    statement = (
+        insert.values([{"agent_id": a, "day": d, "amount": total} for (a, d), total in firsts])
+        .on_conflict_do_update(
+            index_elements=[t.c.agent_id, t.c.day],
+            set_={"amount": t.c.amount + insert.excluded.amount},
+            where=t.c.amount + insert.excluded.amount <= _LIMIT,
+        )
+        .returning(t.c.agent_id, t.c.day)
+    )
+    return {(a, d) for a, d in conn.execute(statement)}
+
+
+# Each row's own agent's limit. Spelt out because SQLAlchemy does not correlate a subquery with the
+# upsert's `excluded` row (it would add a FROM of its own).
+_LIMIT: sa.ColumnElement[int] = sa.literal_column(
+    "(SELECT agents.daily_limit_paise FROM agents WHERE agents.id = excluded.agent_id)"
+)
+
+
+def _lock_totals_statement(dialect: str) -> sa.Select[Any]:
+    t = schema.agent_daily_totals
+    query = (
+        sa.select(t.c.agent_id, t.c.day, t.c.amount)
+        .where(
+            t.c.agent_id.in_(sa.bindparam("agents", expanding=True)),
+            t.c.day.in_(sa.bindparam("days", expanding=True)),
+        )
+        .order_by(t.c.agent_id, t.c.day)
+    )
+    return query.with_for_update() if dialect == "postgresql" else query
+
+
+# Built once per dialect: every batch of agent recharges runs them.
+_LOCK_TOTALS = {dialect: _lock_totals_statement(dialect) for dialect in ("postgresql", "sqlite")}
+_SET_TOTAL = (
+    sa.update(schema.agent_daily_totals)
+    .where(
+        schema.agent_daily_totals.c.agent_id == sa.bindparam("t_agent"),
+        schema.agent_daily_totals.c.day == sa.bindparam("t_day"),
+    )
+    .values(amount=sa.bindparam("t_amount"))
+)
 
 
 def receipt(ctx: Context, *, agent: Agent, reference: str) -> recharges.Receipt:
@@ -359,68 +442,6 @@ def _own_reference(agent: Agent, reference: str) -> str:
             f"an agent's recharge reference is at most {REFERENCE_MAX} characters, got {len(text)}"
         )
     return f"{agent.id}/{text}"
-
-
-def _limit_reached(agent: Agent) -> DailyLimitReached:
-    return DailyLimitReached(
-        f"this agent's daily limit of {money.inr(agent.daily_limit)} would be exceeded",
-        limit=money.rupees(agent.daily_limit),
-    )
-
-
-def _add(conn: Connection, agent: Agent, amount: int, *, day: dt.date) -> bool:
-    """Add `amount` to the agent's total for `day` unless that would pass its limit, in one statement:
-    on PostgreSQL the upsert locks the row and re-reads it, so concurrent callers queue and each sees
-    the others' amounts; on SQLite the write lock is already held. False when it would pass."""
-    if amount > agent.daily_limit:
-        return False
-    statement = _COUNT[conn.dialect.name]
-    values = {"c_agent": agent.id, "c_day": day, "c_amount": amount, "c_limit": agent.daily_limit}
-    return conn.execute(statement, values).first() is not None
-
-
-def _add_many(conn: Connection, totals: list[tuple[Agent, dt.date, int]]) -> set[str]:
-    """`_add` for several agents (each once, in id order: the rows are locked in that order) in one
-    statement; returns the ids of the agents whose amount was counted."""
-    t = schema.agent_daily_totals
-    insert = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(t)
-    rows = [{"agent_id": agent.id, "day": day, "amount": amount} for agent, day, amount in totals]
-    statement = (
-        insert.values(rows)
-        .on_conflict_do_update(
-            index_elements=[t.c.agent_id, t.c.day],
-            set_={"amount": t.c.amount + insert.excluded.amount},
-            where=t.c.amount + insert.excluded.amount <= _LIMIT,
-        )
-        .returning(t.c.agent_id)
-    )
-    return set(conn.execute(statement).scalars())
-
-
-# Each row's own agent's limit. Spelt out because SQLAlchemy does not correlate a subquery with the
-# upsert's `excluded` row (it would add a FROM of its own).
-_LIMIT: sa.ColumnElement[int] = sa.literal_column(
-    "(SELECT agents.daily_limit_paise FROM agents WHERE agents.id = excluded.agent_id)"
-)
-
-
-def _count_statement(dialect: str) -> sa.Insert:
-    t = schema.agent_daily_totals
-    amount = sa.bindparam("c_amount", type_=t.c.amount.type)
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(t)
-    return (
-        insert.values(agent_id=sa.bindparam("c_agent"), day=sa.bindparam("c_day"), amount=amount)
-        .on_conflict_do_update(
-            index_elements=[t.c.agent_id, t.c.day],
-            set_={"amount": t.c.amount + amount},
-            where=t.c.amount + amount <= sa.bindparam("c_limit", type_=t.c.amount.type),
-        )
-        .returning(t.c.amount)
-    )
-
-
-# Built once per dialect: every agent recharge runs it, and building it costs more than running it.
-_COUNT = {dialect: _count_statement(dialect) for dialect in ("postgresql", "sqlite")}
 
 
 def _store_key(conn: Connection, agent_id: str, key: str, prefix: str, now: dt.datetime) -> None:

@@ -4,8 +4,9 @@ written in a few, whether the batch holds one recharge or fifty (retail outlets 
 at once; `services.recharge_queue` gathers them).
 
 Each request is judged on its own: a refused one gets its error and the others go on. Requests for
-the same connection or the same reference are taken in order, a round each, so the second sees the
-first's balance, and a repeat of a reference gets the first's receipt.
+the same connection or the same reference are taken in order: the batch is cut before the second,
+so it sees the first's balance, and a repeat of a reference gets the first's receipt. Channel limits
+(an agent's daily total) are counted in the order the requests arrived.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -28,7 +29,22 @@ from wattwallet.store import bulk, schema
 Events = list[dict[str, Any]]
 
 
-Answers = list[errors.WattWalletError | None]  # for each amount: None (counted) or its refusal
+class Contended(Exception):
+    """Another transaction took what this batch counted on (rare: two processes opening one agent's
+    day at once). Nothing is kept; the batch is posted again and sees the other's work."""
+
+
+class Tally(Protocol):
+    """A channel's running count within one batch: `take` answers each recharge, in the order the
+    requests arrived, with None (counted) or the error that refuses it; `finish` writes the counts."""
+
+    def take(self, subject: Any, amount: int) -> errors.WattWalletError | None: ...
+
+    def finish(self) -> None: ...
+
+
+# Opens a tally for every subject a batch's guards name (in key order), locking what it counts.
+Counter = Callable[[Connection, list[Any]], Tally]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,32 +53,34 @@ class Guard:
     transaction, under the wallet locks, once a request is known to be new and allowed and before
     any money moves: concurrent requests cannot overshoot it and a repeat never counts.
 
-    Requests whose guards share a `key` share a limit. Guards with one `count` function are counted
-    in one call, `count(conn, [(subject, amounts), ...])` in key order (a lock order, as for
-    wallets), which answers each amount in order; what it writes commits or rolls back with the
-    recharges. `subject` is what `count` needs to know of the key (an agent and its day)."""
+    Requests whose guards share a `key` share a limit; `subject` is what the counter needs to know
+    of it (an agent and its day). Before anything is counted, each counter is opened once for all
+    the batch's subjects, in key order: it locks them all at once, in one order for everyone, so
+    two batches never wait on each other's limits in a circle."""
 
     key: str
     subject: Any
-    count: Callable[[Connection, list[tuple[Any, list[int]]]], list[Answers]]
+    counter: Counter
 
 
 def guard_each(key: str, check: Callable[[Connection, int], None]) -> Guard:
     """A guard that takes recharges one at a time: `check(conn, amount)` raises to refuse one."""
-    return Guard(key, check, _check_each)
+    return Guard(key, check, _EachTally)
 
 
-def _check_each(conn: Connection, groups: list[tuple[Any, list[int]]]) -> list[Answers]:
-    answers: list[Answers] = []
-    for check, amounts in groups:
-        answers.append([])
-        for amount in amounts:
-            try:
-                check(conn, amount)
-                answers[-1].append(None)
-            except errors.WattWalletError as refused:
-                answers[-1].append(refused)
-    return answers
+class _EachTally:
+    def __init__(self, conn: Connection, _subjects: list[Any]) -> None:
+        self.conn = conn
+
+    def take(self, subject: Any, amount: int) -> errors.WattWalletError | None:
+        try:
+            subject(self.conn, amount)
+        except errors.WattWalletError as refused:
+            return refused
+        return None
+
+    def finish(self) -> None:
+        pass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -126,31 +144,41 @@ def post(
         # that attempt's receipt, not be judged afresh against the state it left behind.
         earlier=_find_many(conn, [(r.channel, r.reference) for _, r in live]),
         targets=connections.get_many(conn, numbers),
+        tallies=_open_tallies(conn, [r.guard for _, r in live if r.guard is not None]),
     )
-    for round_ in _rounds(live):
-        batch.post_round([(r, outcomes[i]) for i, r in round_])
+    for segment in _segments(live):
+        batch.post_segment([(r, outcomes[i]) for i, r in segment])
+    for tally in batch.tallies.values():
+        tally.finish()
     assert all(o.result is not _PENDING for o in outcomes), "every request is answered"
     return outcomes
 
 
-# A placeholder until the request's round has run (every live request gets a result there).
+# A placeholder until the request's segment has run (every live request gets a result there).
 _PENDING = errors.WattWalletError("not yet posted")
 
 
-def _rounds(live: list[tuple[int, Request]]) -> list[list[tuple[int, Request]]]:
-    """Split requests so that no round holds one connection or one reference twice, keeping each
-    connection's and each reference's requests in their order."""
-    rounds: list[list[tuple[int, Request]]] = []
-    last: dict[tuple[str, ...], int] = {}
+def _segments(live: list[tuple[int, Request]]) -> list[list[tuple[int, Request]]]:
+    """Cut the requests, in their order, into runs that hold no connection and no reference twice:
+    a run is posted at once, and the next one sees what it did (the balance, the reference taken)."""
+    segments: list[list[tuple[int, Request]]] = [[]]
+    seen: set[tuple[str, ...]] = set()
     for i, request in live:
-        keys = (("connection", request.service_no), ("reference", request.channel.value, request.reference))
-        k = max(last.get(key, -1) for key in keys) + 1
-        if k == len(rounds):
-            rounds.append([])
-        rounds[k].append((i, request))
-        for key in keys:
-            last[key] = k
-    return rounds
+        keys = {("connection", request.service_no), ("reference", request.channel.value, request.reference)}
+        if seen & keys:
+            segments.append([])
+            seen.clear()
+        segments[-1].append((i, request))
+        seen |= keys
+    return segments
+
+
+def _open_tallies(conn: Connection, guards: list[Guard]) -> dict[Counter, Tally]:
+    by_key = {guard.key: guard for guard in guards}
+    subjects: dict[Counter, list[Any]] = {}
+    for key in sorted(by_key):
+        subjects.setdefault(by_key[key].counter, []).append(by_key[key].subject)
+    return {counter: counter(conn, listed) for counter, listed in subjects.items()}
 
 
 @dataclasses.dataclass
@@ -161,10 +189,14 @@ class _Batch:
     books: dict[str, postings.Book]
     earlier: dict[tuple[str, str], Receipt]
     targets: dict[str, connections.ConnectionRow]
+    tallies: dict[Counter, Tally]
 
-    def post_round(self, round_: list[tuple[Request, Outcome]]) -> None:
-        allowed = [(r, o, first) for r, o in round_ if (first := self._judge(r, o)) is not None]
-        counted = self._count(allowed)
+    def post_segment(self, segment: list[tuple[Request, Outcome]]) -> None:
+        counted = []
+        for request, outcome in segment:
+            is_first = self._judge(request, outcome)
+            if is_first is not None and self._count(request, outcome):
+                counted.append((request, outcome, is_first))
         if counted:
             self._credit(counted)
 
@@ -190,26 +222,14 @@ class _Batch:
             outcome.result = refused
             return None
 
-    def _count(self, allowed: list[tuple[Request, Outcome, bool]]) -> list[tuple[Request, Outcome, bool]]:
-        """Run the channels' guards, by key in order; those they refuse get the refusal."""
-        by_key: dict[str, tuple[Guard, list[tuple[Request, Outcome, bool]]]] = {}
-        for item in allowed:
-            guard = item[0].guard
-            if guard is not None:
-                by_key.setdefault(guard.key, (guard, []))[1].append(item)
-        by_counter: dict[Any, list[tuple[Guard, list[tuple[Request, Outcome, bool]]]]] = {}
-        for key in sorted(by_key):
-            guard, group = by_key[key]
-            by_counter.setdefault(guard.count, []).append((guard, group))
-        refused: set[int] = set()
-        for count, groups in by_counter.items():
-            asked = [(guard.subject, [r.amount for r, _, _ in group]) for guard, group in groups]
-            for (_, group), answers in zip(groups, count(self.conn, asked), strict=True):
-                for (_, outcome, _), answer in zip(group, answers, strict=True):
-                    if answer is not None:
-                        outcome.result = answer
-                        refused.add(id(outcome))
-        return [item for item in allowed if id(item[1]) not in refused]
+    def _count(self, request: Request, outcome: Outcome) -> bool:
+        """Whether the channel's own limit takes the request (else it gets the refusal)."""
+        if request.guard is None:
+            return True
+        refused = self.tallies[request.guard.counter].take(request.guard.subject, request.amount)
+        if refused is not None:
+            outcome.result = refused
+        return refused is None
 
     def _credit(self, counted: list[tuple[Request, Outcome, bool]]) -> None:
         now, conn = self.now, self.conn
@@ -236,7 +256,7 @@ class _Batch:
                     memo="first recharge" if is_first else "recharge",
                 )
             )
-        # One round holds a connection once: its book after post_many is its state after this recharge.
+        # A segment holds a connection once: its book after post_many is its state after this recharge.
         posting_ids = postings.post_many(conn, self.books, entries, recorded_at=now)
         ids = bulk.reserve_ids(conn, schema.recharges, len(counted))
         receipts = []
@@ -299,12 +319,12 @@ class _Batch:
         ):
             outcome.events.extend(follow.events)
             outbox.add(follow.messages, outcome.events)
+        outbox.store(conn)  # before what lifecycle says, as the consumer is to read it
         recharged = [
             lifecycle.Recharged(self.targets[r.service_no], r.balance, r.paid_at, outcome.events)
             for (_, outcome, _), r in zip(counted, receipts, strict=True)
         ]
         reconnects = lifecycle.after_recharges(self.ctx, conn, recharged, now=now)
-        outbox.store(conn)
         for (_, outcome, _), receipt, reconnect in zip(counted, receipts, reconnects, strict=True):
             outcome.result = dataclasses.replace(receipt, reconnect_command=reconnect)
 

@@ -16,7 +16,7 @@ import datetime as dt
 import logging
 import queue
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from wattwallet.context import Context
 from wattwallet.services import agents, recharges
@@ -39,31 +39,36 @@ class RechargeQueue:
         self._max_batch = max_batch
         self._waiting: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self._reconnects: ThreadPoolExecutor | None = None
         self._guard = threading.Lock()
-        self._closed = False
 
     def submit(self, asked: agents.KeyedRecharge, *, now: dt.datetime) -> Future[recharges.Receipt]:
-        """Queue one recharge received at `now`; the future holds its receipt or its refusal."""
+        """Queue one recharge received at `now`; the future holds its receipt or its refusal. A
+        future cancelled before its batch is posted is dropped (the till asks again, by reference)."""
         answer: Future[recharges.Receipt] = Future()
         with self._guard:
-            if self._closed:
-                raise RuntimeError("the recharge queue is closed")
             if self._thread is None:
+                self._reconnects = ThreadPoolExecutor(max_workers=2, thread_name_prefix="reconnects")
                 self._thread = threading.Thread(target=self._post_batches, name="recharge-queue", daemon=True)
                 self._thread.start()
             self._waiting.put(_Waiting(asked, now, answer))
         return answer
 
-    def close(self) -> None:
-        """Post what is queued, then stop the thread."""
+    def close(self, *, timeout: float = 30) -> None:
+        """Post what is queued, then stop (a later `submit` starts again)."""
         with self._guard:
-            self._closed = True
-            thread = self._thread
-            self._waiting.put(None)
+            thread, reconnects = self._thread, self._reconnects
+            self._thread = self._reconnects = None
+            if thread is not None:
+                self._waiting.put(None)
         if thread is not None:
-            thread.join()
+            thread.join(timeout)
+        if reconnects is not None:
+            reconnects.shutdown(wait=True)
 
     def _post_batches(self) -> None:
+        reconnects = self._reconnects
+        assert reconnects is not None
         while True:
             first = self._waiting.get()
             batch = [] if first is None else [first]
@@ -77,24 +82,30 @@ class RechargeQueue:
                     closing = True
                 else:
                     batch.append(more)
-            if batch:
-                self._post(batch)
+            try:
+                self._post([w for w in batch if w.answer.set_running_or_notify_cancel()], reconnects)
+            except Exception as failed:  # never leave a caller waiting, never stop taking requests
+                log.exception("a batch of %d agent recharges failed", len(batch))
+                for waiting in batch:
+                    if not waiting.answer.done():
+                        waiting.answer.set_exception(failed)
             if closing:
                 return
 
-    def _post(self, batch: list[_Waiting]) -> None:
+    def _post(self, batch: list[_Waiting], reconnects: ThreadPoolExecutor) -> None:
+        if not batch:
+            return
         # Recorded at the latest arrival: no request is recorded before it was received.
         now = max(w.received_at for w in batch)
         asked = [dataclasses.replace(w.asked, received_at=w.received_at) for w in batch]
-        try:
-            answers = agents.recharge_many(self._ctx, asked, now=now)
-        except Exception as failed:  # never leave a caller waiting
-            log.exception("a batch of %d agent recharges failed", len(batch))
-            for waiting in batch:
-                waiting.answer.set_exception(failed)
-            return
+        # Reconnects go from their own threads: a slow head-end must not hold up the next batch.
+        answers = agents.recharge_many(self._ctx, asked, now=now, send_reconnects=False)
         for waiting, found in zip(batch, answers, strict=True):
             if isinstance(found, Exception):
                 waiting.answer.set_exception(found)
             else:
                 waiting.answer.set_result(found)
+                if found.reconnect_command:
+                    reconnects.submit(
+                        recharges.send_reconnect, self._ctx, found.reconnect_command, now=now, events=[]
+                    )

@@ -5,6 +5,7 @@ transaction, retries it when a race is lost, and sends a reconnect once the mone
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -15,6 +16,8 @@ from wattwallet.context import Context
 from wattwallet.domain import connection, errors, money, recharge
 from wattwallet.services import connections, lifecycle, recharge_batch
 from wattwallet.store import db, schema
+
+log = logging.getLogger(__name__)
 
 
 class PaidInFuture(errors.InvalidInput):
@@ -81,22 +84,34 @@ def run_many(
     prepare: Prepare[Item],
     *,
     now: dt.datetime,
+    send_reconnects: bool = True,
 ) -> list[recharge_batch.Outcome]:
     """Post recharges in one transaction: `prepare(conn, items)` turns the items into requests (or
     the errors that refuse them) inside it, first thing. A lost race is retried; an unexpected
     failure of a batch of several is retried one item at a time, so it costs only its own item.
-    Reconnects are sent once the money is in, at any hour."""
+    Reconnects are sent once the money is in, at any hour (unless the caller sends them itself:
+    `send_reconnect`)."""
     try:
         outcomes = _post_retrying(ctx, items, prepare, now=now)
     except Exception:
         if len(items) == 1:
             raise
         # One item's unexpected failure must not cost the others theirs: each again on its own.
-        return _each(ctx, items, prepare, now=now)
+        return _each(ctx, items, prepare, now=now, send_reconnects=send_reconnects)
     for outcome in outcomes:
-        if isinstance(outcome.result, Receipt) and outcome.result.reconnect_command:
-            lifecycle.dispatch(ctx, now=now, events=outcome.events, only=outcome.result.reconnect_command)
+        if send_reconnects and isinstance(outcome.result, Receipt) and outcome.result.reconnect_command:
+            send_reconnect(ctx, outcome.result.reconnect_command, now=now, events=outcome.events)
     return outcomes
+
+
+def send_reconnect(ctx: Context, command_id: str, *, now: dt.datetime, events: list[dict[str, Any]]) -> None:
+    """Send a recharge's reconnect at once, after the recharge has committed. A failure is logged,
+    not raised: the money is in, and the command waits in hes_commands (the outbox) for the
+    head-end link's next send."""
+    try:
+        lifecycle.dispatch(ctx, now=now, events=events, only=command_id)
+    except Exception:
+        log.exception("reconnect %s not sent now: the head-end link sends it from the outbox", command_id)
 
 
 def _post_retrying(
@@ -111,9 +126,11 @@ def _post_retrying(
             with ctx.store.write() as conn:
                 return recharge_batch.post(ctx, conn, prepare(conn, items), now=now)
         except Exception as exc:
-            # A concurrent request with the same reference committed first (the retry finds it), or
-            # a lost deadlock or serialization race (PostgreSQL): nothing was written; try again.
-            if attempt == 3 or not (_is_reference_clash(exc) or db.is_transient(exc)):
+            # A concurrent request with the same reference committed first (the retry finds it), a
+            # lost deadlock or serialization race (PostgreSQL), or a limit another batch opened at
+            # the same time: nothing was written; try again.
+            lost = isinstance(exc, recharge_batch.Contended) or db.is_transient(exc)
+            if attempt == 3 or not (lost or _is_reference_clash(exc)):
                 raise
     raise AssertionError("unreachable")
 
@@ -124,11 +141,12 @@ def _each(
     prepare: Prepare[Item],
     *,
     now: dt.datetime,
+    send_reconnects: bool,
 ) -> list[recharge_batch.Outcome]:
     outcomes = []
     for item in items:
         try:
-            outcomes += run_many(ctx, [item], prepare, now=now)
+            outcomes += run_many(ctx, [item], prepare, now=now, send_reconnects=send_reconnects)
         except Exception as failed:  # this item's own failure: the others are not held up by it
             outcomes.append(recharge_batch.Outcome(failed))
     return outcomes
