@@ -60,14 +60,17 @@ def lock_range(conn: Connection, *, first: str, last: str, lock: bool = True) ->
 
 
 def _books(rows: Sequence[Any]) -> dict[str, Book]:
-    dues = {row.service_no: row.balance for row in rows if row.code.startswith("dues:")}
-    return {
-        row.service_no: Book(
-            row.service_no, row.balance, dues[row.service_no], row.chain_seq, row.chain_digest
-        )
-        for row in rows
-        if row.code.startswith("wallet:")
-    }
+    """Rows of (code, service_no, balance, chain_seq, chain_digest): unpacked, not read by name (a
+    Row's attribute costs ten times its index, and a batch reads thousands)."""
+    books, dues = {}, {}
+    for code, service_no, balance, chain_seq, chain_digest in rows:
+        if code.startswith("wallet:"):
+            books[service_no] = Book(service_no, balance, 0, chain_seq, chain_digest)
+        else:
+            dues[service_no] = balance
+    for service_no, book in books.items():
+        book.dues = dues[service_no]
+    return books
 
 
 def lock_many(conn: Connection, service_nos: Sequence[str]) -> dict[str, Book]:
@@ -147,20 +150,19 @@ def post_many(
         return []
     ids = bulk.reserve_ids(conn, schema.ledger_postings, len(entries))
     posting_rows, line_rows = [], []
+    stamps: dict[dt.datetime, str] = {}  # a batch's entries share an instant or two: format each once
+    dues_moved: set[str] = set()  # most postings (daily deductions) never touch dues
     for posting_id, entry in zip(ids, entries, strict=True):
         book = books[entry.service_no]
-        _check_balanced(book, entry.lines)
+        wallet_code, dues_code = accounts.wallet(book.service_no), accounts.dues(book.service_no)
+        lines = entry.lines
+        _check_balanced(lines, own=(wallet_code, dues_code))
+        stamp = stamps.get(entry.occurred_at)
+        if stamp is None:
+            stamp = stamps[entry.occurred_at] = _stamp(entry.occurred_at)
         seq = book.chain_seq + 1
-        pairs = entry.lines
-        digest = posting_digest(
-            service_no=book.service_no,
-            seq=seq,
-            kind=entry.kind,
-            reference=entry.reference,
-            memo=entry.memo,
-            occurred_at=entry.occurred_at,
-            lines=pairs,
-            prev_digest=book.chain_digest,
+        digest = _digest(
+            book.service_no, seq, entry.kind, entry.reference, entry.memo, stamp, lines, book.chain_digest
         )
         posting_rows.append(
             (
@@ -176,13 +178,13 @@ def post_many(
                 digest,
             )
         )
-        line_rows += [(posting_id, account, amount) for account, amount in pairs]
-        wallet_code, dues_code = accounts.wallet(book.service_no), accounts.dues(book.service_no)
-        for account, amount in pairs:
+        for account, amount in lines:
+            line_rows.append((posting_id, account, amount))
             if account == wallet_code:
                 book.wallet -= amount  # credit-normal: a debit lowers the balance
             elif account == dues_code:
                 book.dues += amount
+                dues_moved.add(book.service_no)
         book.chain_seq, book.chain_digest = seq, digest
     bulk.insert(conn, schema.ledger_postings, _POSTING_COLUMNS, posting_rows)
     bulk.insert(conn, schema.ledger_lines, ("posting_id", "account_code", "amount"), line_rows)
@@ -195,18 +197,12 @@ def post_many(
         ("balance", "chain_seq", "chain_digest"),
         [(b.wallet, b.chain_seq, b.chain_digest, accounts.wallet(b.service_no)) for b in touched],
     )
-    # Most postings (daily deductions) never touch dues: write back only the dues that moved.
-    moved = {
-        entry.service_no
-        for entry in entries
-        if any(account.startswith("dues:") for account, _ in entry.lines)
-    }
     bulk.update(
         conn,
         accounts_table,
         "code",
         ("balance",),
-        [(b.dues, accounts.dues(b.service_no)) for b in touched if b.service_no in moved],
+        [(b.dues, accounts.dues(b.service_no)) for b in touched if b.service_no in dues_moved],
     )
     return ids
 
@@ -225,11 +221,11 @@ _POSTING_COLUMNS = (
 )
 
 
-def _check_balanced(book: Book, lines: Sequence[tuple[str, int]]) -> None:
+def _check_balanced(lines: Sequence[tuple[str, int]], *, own: tuple[str, str]) -> None:
+    """`own`: the book's wallet and dues, the only connection accounts its postings may touch."""
     # Programming errors, not user errors: a caller that builds an unbalanced posting is broken.
     assert 2 <= len(lines) <= MAX_LINES, f"a posting has 2 to {MAX_LINES} lines, got {len(lines)}"
-    assert sum(amount for _, amount in lines) == 0, f"posting lines do not balance: {lines}"
-    own = (accounts.wallet(book.service_no), accounts.dues(book.service_no))
+    assert sum([amount for _, amount in lines]) == 0, f"posting lines do not balance: {lines}"
     for account, amount in lines:
         assert amount and -money.MAX_AMOUNT_PAISE <= amount <= money.MAX_AMOUNT_PAISE, (
             f"bad line: {account} {amount}"
@@ -248,6 +244,24 @@ def posting_digest(
     lines: Sequence[tuple[str, int]],
     prev_digest: str,
 ) -> str:
+    return _digest(service_no, seq, kind, reference, memo, _stamp(occurred_at), lines, prev_digest)
+
+
+def _stamp(occurred_at: dt.datetime) -> str:
+    return occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _digest(
+    service_no: str,
+    seq: int,
+    kind: str,
+    reference: str | None,
+    memo: str,
+    stamp: str,
+    lines: Sequence[tuple[str, int]],
+    prev_digest: str,
+) -> str:
+    """`posting_digest` with the instant already formatted (`_stamp`): post_many's hot path."""
     # Each field length-prefixed: unambiguous whatever the text holds, and cheap to build.
     fields = [
         service_no,
@@ -255,9 +269,9 @@ def posting_digest(
         kind,
         "-" if reference is None else f"+{reference}",
         memo,
-        occurred_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
-        *(f"{account}={amount}" for account, amount in sorted(lines)),
+        stamp,
+        *[f"{account}={amount}" for account, amount in sorted(lines)],
         prev_digest,
     ]
-    canonical = "".join(f"{len(field)}:{field}" for field in fields)
+    canonical = "".join([f"{len(field)}:{field}" for field in fields])
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -90,6 +90,8 @@ ledger_accounts = Table(
     Column("chain_digest", String(64), nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("normal_side IN ('debit', 'credit')", name="normal_side"),
+    # Room on each page for the nightly new version of its wallet rows (HOT updates; 0009).
+    postgresql_with={"fillfactor": 60},
 )
 
 ledger_postings = Table(
@@ -200,6 +202,8 @@ prepaid_state = Table(
     Column("emergency_credit_paise", BigInteger, nullable=False),
     Column("disconnect_due_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Room on each page for the nightly new version of every row (HOT updates; migration 0009).
+    postgresql_with={"fillfactor": 50},
 )
 
 daily_deductions = Table(
