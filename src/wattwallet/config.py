@@ -48,3 +48,9 @@ class Settings(BaseSettings):
     delivery: delivery_settings.DeliverySettings = Field(default_factory=delivery_settings.DeliverySettings)
     hes: hes_settings.HesSettings = Field(default_factory=hes_settings.HesSettings)
     jobs_tick_seconds: float = Field(5.0, gt=0, description="How often a worker looks for due work")
+    cycle_workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Processes that share the scheduled daily cycle (one per core for a large fleet)",
+    )

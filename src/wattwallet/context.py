@@ -26,6 +26,8 @@ class Context:
     head_end: adapter.HeadEnd = dataclasses.field(default_factory=simulator.SimulatedHeadEnd)
     # Texts that must go now (OTPs): an SMS gateway adapter, or a stand-in until one is configured.
     sms: sms.Sender = dataclasses.field(default_factory=sms.Recorder)
+    # Processes that share the scheduled daily cycle (`cycle run --workers` chooses its own).
+    cycle_workers: int = 1
 
 
 def open_context(settings: config.Settings, *, now: dt.datetime, upgrade: bool = False) -> Context:
@@ -45,4 +47,6 @@ def open_context(settings: config.Settings, *, now: dt.datetime, upgrade: bool =
         sms.HttpSender.from_settings(gateway) if gateway else sms.Inbox(inbox) if inbox else sms.Recorder()
     )
     book = tariffs.load(settings.tariff_file)
-    return Context(store=store, tariffs=book, policy=settings.policy, sms=sender)
+    return Context(
+        store=store, tariffs=book, policy=settings.policy, sms=sender, cycle_workers=settings.cycle_workers
+    )

@@ -17,10 +17,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import AddConnection, table_counts
-from wattwallet import fleet, tariffs
+from wattwallet import config, context, fleet, tariffs
 from wattwallet.context import Context
 from wattwallet.domain import clock, policy, rating
-from wattwallet.jobs import daily_cycle
+from wattwallet.jobs import daily_cycle, schedule
 from wattwallet.ledger import postings, verify
 from wattwallet.services import readings, recharges, wallets
 from wattwallet.store import db, migrate, schema
@@ -115,7 +115,7 @@ KILLED_RUN = textwrap.dedent(
     from wattwallet import tariffs
     from wattwallet.context import Context
     from wattwallet.domain import clock, policy
-    from wattwallet.jobs import daily_cycle
+    from wattwallet.jobs import daily_cycle, schedule
     from wattwallet.store import db
 
     store = db.Store.from_url(sys.argv[1])
@@ -175,6 +175,32 @@ def test_two_worker_processes_bill_exactly_what_one_process_bills(ctx: Context, 
     fleet.build(ctx, spec)
     report = daily_cycle.run(ctx, now=RUN_AT, batch_size=50, workers=2)
     assert report.connections == 300 and report.batches >= 6
+    control = db.Store.from_url(f"sqlite:///{tmp_path / 'control.db'}")
+    migrate.upgrade(control.engine)
+    control_ctx = Context(store=control, tariffs=tariffs.load(), policy=policy.Policy())
+    fleet.build(control_ctx, spec)
+    daily_cycle.run(control_ctx, now=RUN_AT)
+    assert outcome(ctx.store) == outcome(control)
+    control.dispose()
+
+
+def test_the_scheduled_cycle_shares_its_work_over_the_configured_processes(
+    ctx: Context, store_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`WATTWALLET_CYCLE_WORKERS` reaches the 06:00 job, which bills as the single process would."""
+    spec = fleet.Spec(connections=120, today=TODAY)
+    fleet.build(ctx, spec)
+    shared, split = [], daily_cycle._run_in_processes
+
+    def spy(*args: Any, **kwargs: Any) -> daily_cycle.Report:
+        shared.append(kwargs["workers"])
+        return split(*args, **kwargs)
+
+    monkeypatch.setattr(daily_cycle, "_run_in_processes", spy)
+    opened = context.open_context(config.Settings(database_url=store_url, cycle_workers=2), now=RUN_AT)
+    schedule.run(opened, schedule.DAILY_CYCLE, now=RUN_AT, events=[])
+    assert shared == [2]
+    opened.store.dispose()
     control = db.Store.from_url(f"sqlite:///{tmp_path / 'control.db'}")
     migrate.upgrade(control.engine)
     control_ctx = Context(store=control, tariffs=tariffs.load(), policy=policy.Policy())

@@ -60,7 +60,8 @@ def run(
     """Bill everything billable as of `now`. `on_batch` hears the count after each committed batch.
 
     With `workers` > 1 the service numbers are split into that many ranges, each billed by its own
-    process (PostgreSQL runs them side by side; SQLite takes their writes one at a time)."""
+    process (PostgreSQL runs them side by side; SQLite takes their writes one at a time); their
+    replay lines are not gathered (`emit` is for one process, as scenario replay bills)."""
     with ctx.store.write() as conn:
         accounts.ensure_system_accounts(
             conn, now=now, codes=accounts.charge_accounts([levy.name for levy in ctx.tariffs.levies])

@@ -65,7 +65,7 @@ def next_due(ctx: Context, *, after: dt.datetime) -> Due | None:
 
 def run(ctx: Context, job: str, *, now: dt.datetime, events: Events) -> None:
     runners: dict[str, Callable[[], object]] = {
-        DAILY_CYCLE: lambda: daily_cycle.run(ctx, now=now, emit=events.append),
+        DAILY_CYCLE: lambda: daily_cycle.run(ctx, now=now, emit=events.append, workers=ctx.cycle_workers),
         TERMINATIONS: lambda: termination.run(ctx, now=now, events=events),
         NOTICES: lambda: short_bills.run_notices(ctx, now=now, events=events),
         WINDOW: lambda: disconnections.run(ctx, now=now, events=events),
