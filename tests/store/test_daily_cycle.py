@@ -170,18 +170,24 @@ def test_a_killed_run_restarted_ends_where_an_uninterrupted_run_ends(
     control.dispose()
 
 
+def billed_by_one_process(spec: fleet.Spec, folder: Path) -> dict[str, Any]:
+    """The outcome of the same fleet billed by one process, in a store of its own."""
+    control = db.Store.from_url(f"sqlite:///{folder / 'control.db'}")
+    migrate.upgrade(control.engine)
+    control_ctx = Context(store=control, tariffs=tariffs.load(), policy=policy.Policy())
+    fleet.build(control_ctx, spec)
+    daily_cycle.run(control_ctx, now=RUN_AT)
+    billed = outcome(control)
+    control.dispose()
+    return billed
+
+
 def test_two_worker_processes_bill_exactly_what_one_process_bills(ctx: Context, tmp_path: Path) -> None:
     spec = fleet.Spec(connections=300, today=TODAY)
     fleet.build(ctx, spec)
     report = daily_cycle.run(ctx, now=RUN_AT, batch_size=50, workers=2)
     assert report.connections == 300 and report.batches >= 6
-    control = db.Store.from_url(f"sqlite:///{tmp_path / 'control.db'}")
-    migrate.upgrade(control.engine)
-    control_ctx = Context(store=control, tariffs=tariffs.load(), policy=policy.Policy())
-    fleet.build(control_ctx, spec)
-    daily_cycle.run(control_ctx, now=RUN_AT)
-    assert outcome(ctx.store) == outcome(control)
-    control.dispose()
+    assert outcome(ctx.store) == billed_by_one_process(spec, tmp_path)
 
 
 def test_the_scheduled_cycle_shares_its_work_over_the_configured_processes(
@@ -201,13 +207,7 @@ def test_the_scheduled_cycle_shares_its_work_over_the_configured_processes(
     schedule.run(opened, schedule.DAILY_CYCLE, now=RUN_AT, events=[])
     assert shared == [2]
     opened.store.dispose()
-    control = db.Store.from_url(f"sqlite:///{tmp_path / 'control.db'}")
-    migrate.upgrade(control.engine)
-    control_ctx = Context(store=control, tariffs=tariffs.load(), policy=policy.Policy())
-    fleet.build(control_ctx, spec)
-    daily_cycle.run(control_ctx, now=RUN_AT)
-    assert outcome(ctx.store) == outcome(control)
-    control.dispose()
+    assert outcome(ctx.store) == billed_by_one_process(spec, tmp_path)
 
 
 def test_a_recharge_between_rating_and_writing_is_seen_before_alerting(
