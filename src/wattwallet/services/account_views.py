@@ -158,27 +158,14 @@ def recharge_history(ctx: Context, *, service_no: str, limit: int) -> list[recha
 
 
 def alerts(ctx: Context, *, service_no: str, limit: int) -> list[Alert]:
-    a = schema.alerts
-    with ctx.store.read() as conn:
-        rows = conn.execute(
-            sa.select(a)
-            .where(a.c.service_no == service_no)
-            .order_by(a.c.sent_at.desc(), a.c.id.desc())
-            .limit(_bounded(limit))
-        ).all()
+    rows = _newest(ctx, schema.alerts, "sent_at", service_no=service_no, limit=limit)
     return [Alert(r.kind, r.threshold, r.balance, r.sent_at) for r in rows]
 
 
 def short_bills(ctx: Context, *, service_no: str, limit: int) -> list[ShortBill]:
     sb = schema.short_bills
     days = dt.timedelta(days=ctx.policy.short_bill_days)
-    with ctx.store.read() as conn:
-        rows = conn.execute(
-            sa.select(sb)
-            .where(sb.c.service_no == service_no)
-            .order_by(sb.c.raised_at.desc(), sb.c.id.desc())
-            .limit(_bounded(limit))
-        ).all()
+    rows = _newest(ctx, sb, "raised_at", service_no=service_no, limit=limit)
     return [
         ShortBill(r.ref, r.amount, r.reason, r.raised_on, r.raised_on + days, r.status, r.deducted_at)
         for r in rows
@@ -186,15 +173,21 @@ def short_bills(ctx: Context, *, service_no: str, limit: int) -> list[ShortBill]
 
 
 def complaint_history(ctx: Context, *, service_no: str, limit: int) -> list[complaints.Complaint]:
-    c = schema.complaints
-    with ctx.store.read() as conn:
-        rows = conn.execute(
-            sa.select(c)
-            .where(c.c.service_no == service_no)
-            .order_by(c.c.opened_at.desc(), c.c.id.desc())
-            .limit(_bounded(limit))
-        ).all()
+    rows = _newest(ctx, schema.complaints, "opened_at", service_no=service_no, limit=limit)
     return [as_complaint(r) for r in rows]
+
+
+def _newest(ctx: Context, table: sa.Table, when: str, *, service_no: str, limit: int) -> list[Any]:
+    """A connection's rows of `table`, newest first by `when` (then id), at most `limit`."""
+    with ctx.store.read() as conn:
+        return list(
+            conn.execute(
+                sa.select(table)
+                .where(table.c.service_no == service_no)
+                .order_by(table.c[when].desc(), table.c.id.desc())
+                .limit(_bounded(limit))
+            ).all()
+        )
 
 
 def as_complaint(row: Any) -> complaints.Complaint:
