@@ -14,13 +14,11 @@ import argparse
 import datetime as dt
 import time
 
-from throwaway import fresh_database  # bench/, beside this script
-from wattwallet import fleet, tariffs
-from wattwallet.context import Context
-from wattwallet.domain import clock, policy
+from throwaway import fresh_database, migrated_context  # bench/, beside this script
+from wattwallet import fleet
+from wattwallet.domain import clock
 from wattwallet.jobs import daily_cycle
 from wattwallet.ledger import verify
-from wattwallet.store import db, migrate
 
 TODAY = dt.date(2025, 7, 1)  # the cycle runs on the 1st and bills 30 June
 
@@ -38,9 +36,8 @@ def main() -> None:
 
     url, cleanup = fresh_database(args.db)
     try:
-        store = db.Store.from_url(url)
-        migrate.upgrade(store.engine)
-        ctx = Context(store=store, tariffs=tariffs.load(), policy=policy.Policy())
+        ctx = migrated_context(url)
+        store = ctx.store
         started = time.perf_counter()
         fleet.build(ctx, fleet.Spec(connections=args.connections, today=TODAY))
         built = time.perf_counter() - started

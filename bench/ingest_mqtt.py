@@ -35,13 +35,12 @@ from pathlib import Path
 import orjson
 import sqlalchemy as sa
 
-from throwaway import fresh_database  # bench/, beside this script
-from wattwallet import fleet, tariffs
-from wattwallet.context import Context
-from wattwallet.domain import clock, policy
+from throwaway import free_port, fresh_database, migrated_context  # bench/, beside this script
+from wattwallet import fleet
+from wattwallet.domain import clock
 from wattwallet.hes.mqtt import link as hes_link
 from wattwallet.hes.mqtt import settings as hes_settings
-from wattwallet.store import db, migrate, schema
+from wattwallet.store import db, schema
 
 TODAY = dt.date(2025, 7, 1)  # the fleet's last reading is on this day, 00:15 IST
 PREFIX = "bench/hes"
@@ -71,9 +70,8 @@ def main() -> None:
         (args.broker_url, lambda: None) if args.broker_url else private_broker(args.messages)
     )
     try:
-        store = db.Store.from_url(url)
-        migrate.upgrade(store.engine)
-        ctx = Context(store=store, tariffs=tariffs.load(), policy=policy.Policy())
+        ctx = migrated_context(url)
+        store = ctx.store
         started = time.perf_counter()
         fleet.build(ctx, fleet.Spec(connections=args.meters, today=TODAY, days=2))
         print(f"built {args.meters} meters in {time.perf_counter() - started:.1f}s", flush=True)
@@ -150,9 +148,7 @@ def count(store: db.Store, table: sa.Table) -> int:
 
 def private_broker(messages: int) -> tuple[str, Callable[[], None]]:
     folder = Path(tempfile.mkdtemp(prefix="ww-bench-mqtt-"))
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     config = folder / "mosquitto.conf"
     config.write_text(
         f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"

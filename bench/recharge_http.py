@@ -27,7 +27,6 @@ import multiprocessing
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,13 +39,13 @@ from typing import Any
 import httpx
 import sqlalchemy as sa
 
-from throwaway import fresh_database  # bench/, beside this script
-from wattwallet import fleet, tariffs
+from throwaway import free_port, fresh_database, migrated_context  # bench/, beside this script
+from wattwallet import fleet
 from wattwallet.context import Context
-from wattwallet.domain import clock, policy
+from wattwallet.domain import clock
 from wattwallet.ledger import verify
 from wattwallet.services import agents, payments
-from wattwallet.store import db, migrate, schema
+from wattwallet.store import db, schema
 
 # A throwaway value for the throwaway server this bench starts: not a secret of any gateway.
 BENCH_WEBHOOK_SECRET = "whsec_bench_only_not_a_real_secret"
@@ -88,9 +87,8 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, url: str) -> None:
-    store = db.Store.from_url(url)
-    migrate.upgrade(store.engine)
-    ctx = Context(store=store, tariffs=tariffs.load(), policy=policy.Policy())
+    ctx = migrated_context(url)
+    store = ctx.store
     now = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
     spec = fleet.Spec(connections=args.connections + args.reconnects, today=clock.ist_date(now), days=2)
@@ -195,16 +193,9 @@ def _disconnect(ctx: Context, service_nos: list[str], *, now: dt.datetime) -> No
         conn.execute(sa.update(m).where(m.c.service_no.in_(service_nos)).values(relay="open"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
 def serve(url: str, *, workers: int) -> Iterator[tuple[str, int]]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "WATTWALLET_DATABASE_URL": url,

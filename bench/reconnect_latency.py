@@ -31,12 +31,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import recharge_http as rh
-from wattwallet import fleet, tariffs
-from wattwallet.context import Context
-from wattwallet.domain import clock, policy
+from throwaway import fresh_database, migrated_context  # bench/, beside this script
+from wattwallet import fleet
+from wattwallet.domain import clock
 from wattwallet.services import payments
 from wattwallet.simulation import consumption, meters, mqtt_meters
-from wattwallet.store import db, migrate
 
 AMOUNT = 50_000  # ₹500: enough to lift any bench wallet above zero
 HOME = consumption.Profile(kind="home", size="medium", daily_wh=8_000, ac_w=0, load_w=2_000)
@@ -82,7 +81,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=20.0, help="webhooks per second")
     parser.add_argument("--broker", default="mqtt://127.0.0.1:1883")
     args = parser.parse_args()
-    url, drop = rh.fresh_database(args.db)
+    url, drop = fresh_database(args.db)
     try:
         run(args, url)
     finally:
@@ -90,9 +89,8 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, url: str) -> None:
-    store = db.Store.from_url(url)
-    migrate.upgrade(store.engine)
-    ctx = Context(store=store, tariffs=tariffs.load(), policy=policy.Policy())
+    ctx = migrated_context(url)
+    store = ctx.store
     now = dt.datetime.now(dt.UTC)
     spec = fleet.Spec(connections=args.reconnects, today=clock.ist_date(now), days=2)
     fleet.build(ctx, spec)

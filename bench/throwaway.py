@@ -1,16 +1,23 @@
 """A database that a benchmark builds and drops: a temporary SQLite file, or a fresh PostgreSQL
-database on the local server (postgresql+psycopg://postgres@127.0.0.1:5432)."""
+database on the local server (postgresql+psycopg://postgres@127.0.0.1:5432); the context over it;
+a free local port for the servers a benchmark starts."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import sqlalchemy as sa
+
+from wattwallet import tariffs
+from wattwallet.context import Context
+from wattwallet.domain import policy
+from wattwallet.store import db, migrate
 
 PG_ADMIN = os.environ.get("WATTWALLET_BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -31,3 +38,16 @@ def fresh_database(kind: str) -> tuple[str, Callable[[], None]]:
         admin.dispose()
 
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", drop
+
+
+def migrated_context(url: str) -> Context:
+    """The schema brought up to date at `url`, and a context over it with the built-in tariffs."""
+    store = db.Store.from_url(url)
+    migrate.upgrade(store.engine)
+    return Context(store=store, tariffs=tariffs.load(), policy=policy.Policy())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -166,3 +167,10 @@ def table_counts(store: db.Store) -> dict[str, int]:
             t.name: conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one()
             for t in schema.metadata.sorted_tables
         }
+
+
+def free_port() -> int:
+    """A local port nobody listens on, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

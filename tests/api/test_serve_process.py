@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,19 +16,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import AddConnection
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+from tests.conftest import AddConnection, free_port
 
 
 @pytest.fixture
 def server(store_url: str, tmp_path: Path) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
+    port = free_port()
     inbox = tmp_path / "sms-inbox.jsonl"
     env = {
         **os.environ,

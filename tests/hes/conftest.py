@@ -29,7 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from tests.conftest import IN_CI, NOW
+from tests.conftest import IN_CI, NOW, free_port
 from wattwallet.context import Context
 from wattwallet.hes.mqtt import link as hes_link
 from wattwallet.hes.mqtt import settings as hes_settings
@@ -61,12 +61,6 @@ def broker_url() -> str:
     url = os.environ.get("WATTWALLET_TEST_MQTT_URL", MQTT_URL)
     _need(url, "the MQTT broker (Mosquitto)")
     return url
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class PrivateBroker:
