@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv and installs WattWallet with its dev tools, once per change of pyproject.toml.
+# Creates .venv and installs exactly requirements.lock (every version pinned, every file hash-checked),
+# then WattWallet itself without dependencies. Runs again only when the lock or pyproject.toml changes.
 # Sourced by run.sh and test.sh so that a fresh machine needs nothing but these scripts.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,12 +16,15 @@ if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
   apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
 fi
 
-stamp="$venv/.installed-$(sha256sum "$root/pyproject.toml" | cut -c1-16)"
+stamp="$venv/.installed-$(cat "$root/requirements.lock" "$root/pyproject.toml" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
-  echo "Setting up $venv (first run or pyproject.toml changed)..." >&2
+  echo "Setting up $venv from requirements.lock (first run, or the lock or pyproject.toml changed)..." >&2
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --upgrade pip >/dev/null
-  "$venv/bin/python" -m pip install -q -e "$root[dev]"
+  # --require-hashes: a file whose hash differs from the lock is refused, so every machine gets the same set.
+  # (The grep drops this machine's notes about local wheel folders; pip's own errors still show.)
+  { "$venv/bin/python" -m pip install -q --require-hashes --no-deps -r "$root/requirements.lock" 2>&1 1>&3 \
+      | { grep -v 'is ignored: it is neither a file nor a directory' >&2 || true; }; } 3>&1
+  "$venv/bin/python" -m pip install -q --no-deps --no-build-isolation -e "$root"
   rm -f "$venv"/.installed-*
   touch "$stamp"
 fi
