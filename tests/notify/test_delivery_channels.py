@@ -47,7 +47,7 @@ def outgoing(
         consumer_id=17,
         kind=kind,
         language=language,
-        text=rendered.text,
+        text=rendered.sms_text if channel == "sms" else rendered.text,  # as the outbox hands it over
         to=to,
     )
 
@@ -65,7 +65,7 @@ def test_a_telugu_low_balance_alert_arrives_as_unicode_with_its_figures(
     assert sent.provider_message_id == arrived["id"]
     assert body["to"] == "+919876543210"
     assert body["unicode"] is True
-    assert "₹450.50" in body["text"] and "సుమారు 3 రోజులకు" in body["text"]
+    assert "₹450.50" in body["text"] and "బ్యాలెన్స్ తక్కువగా ఉంది" in body["text"]
     assert body["text"] == message.text
     assert body["sender"] == "APSPDC"
     assert body["dlt_template_id"] == templates.load().get("low_balance_3_days", "te").dlt_template_id
@@ -79,7 +79,7 @@ def test_an_english_recharge_receipt_arrives_as_unicode_because_of_the_rupee_sig
     adapters["sms"].send(message)
     [arrived] = gateway.received("sms")
     assert arrived["body"]["text"] == (
-        f"Recharge of ₹500.00 received for service no. {SERVICE_NO}: ₹0.00 to dues, balance ₹612.50. Ref AG-1."
+        f"Recharge of ₹500.00 received for service no. {SERVICE_NO}. Balance now ₹612.50. Details in the app."
     )
     assert arrived["body"]["unicode"] is True
 
@@ -252,7 +252,7 @@ def test_an_otp_goes_straight_to_the_gateway(gateway: fake_gateway.FakeGateway) 
     settings = gateway.delivery_settings()
     assert settings.sms is not None
     sender = sms.HttpSender.from_settings(settings.sms)
-    rendered = templates.render("otp_sign_in", "te", service_no=SERVICE_NO, otp="482913", minutes=5)
+    rendered = templates.render("otp_sign_in", "te", service_no=SERVICE_NO, otp="482913")
     sender.send(
         sms.Sms(
             to="+919876543210",
@@ -275,7 +275,7 @@ def test_an_otp_the_gateway_will_not_take_is_a_clear_503_and_logs_no_code(
     assert settings.sms is not None
     sender = sms.HttpSender(sms_gateway.SmsGateway(settings.sms))
     gateway.fail_next(1)
-    rendered = templates.render("otp_sign_in", "en", service_no=SERVICE_NO, otp="482913", minutes=5)
+    rendered = templates.render("otp_sign_in", "en", service_no=SERVICE_NO, otp="482913")
     with caplog.at_level(logging.DEBUG), pytest.raises(sms.SmsUnavailable) as raised:
         sender.send(
             sms.Sms(

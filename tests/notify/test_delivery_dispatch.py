@@ -79,8 +79,9 @@ def test_a_telugu_low_balance_alert_arrives_on_every_chosen_channel(
     [sms] = gateway.received("sms")
     assert sms["body"]["to"] == "+919440012345"
     assert sms["body"]["unicode"] is True
+    # The SMS is the short registered text; the app and WhatsApp carry the days left too.
     assert sms["body"]["text"] == (
-        f"సర్వీస్ నం. {service_no}: మీ బ్యాలెన్స్ ₹450.50 సుమారు 3 రోజులకు సరిపోతుంది. దయచేసి త్వరగా రీఛార్జ్ చేయండి."
+        f"సర్వీస్ నం. {service_no}: బ్యాలెన్స్ తక్కువగా ఉంది (₹450.50). దయచేసి త్వరగా రీఛార్జ్ చేయండి."
     )
     [wa] = gateway.received("whatsapp")
     assert wa["body"]["to"] == "919440012345"
@@ -91,7 +92,9 @@ def test_a_telugu_low_balance_alert_arrives_on_every_chosen_channel(
         "3",
     ]
     [app] = gateway.received("app")
-    assert app["body"]["body"] == sms["body"]["text"]
+    assert app["body"]["body"] == (
+        f"సర్వీస్ నం. {service_no}: మీ బ్యాలెన్స్ ₹450.50 సుమారు 3 రోజులకు సరిపోతుంది. దయచేసి త్వరగా రీఛార్జ్ చేయండి."
+    )
 
     delivered = only(ctx, service_no, "sms")
     assert delivered.status == "sent" and delivered.attempts == 1
@@ -115,8 +118,8 @@ def test_an_english_recharge_receipt_arrives_after_a_real_recharge(
     [sms] = [r for r in gateway.received("sms") if "Recharge" in r["body"]["text"]]
     assert sms["body"]["to"] == "+919876543210"
     assert sms["body"]["text"] == (
-        f"Recharge of ₹1,000.00 received for service no. {service_no}: ₹0.00 to dues,"
-        f" balance {money.inr(receipt.balance)}. Ref PG-1."
+        f"Recharge of ₹1,000.00 received for service no. {service_no}."
+        f" Balance now {money.inr(receipt.balance)}. Details in the app."
     )
     assert sms["body"]["unicode"] is True  # ₹ is not GSM-7
 

@@ -196,6 +196,9 @@ class FakeGateway:
             raise _Refused(400, {"error": "DLT template id must be 19 digits"})
         if body.get("unicode") is not (templates.sms_encoding(text) == "UCS-2"):
             raise _Refused(400, {"error": "unicode flag does not match the text"})
+        if not templates.load().matches_registration(str(body["dlt_template_id"]), text):
+            # What an operator's DLT scrubber does with a text that drifted from its registration.
+            raise _Refused(400, {"error": "text does not match the registered DLT template"})
         return self._accept("sms", path, body, "sms-")
 
     def _whatsapp(self, path: str, headers: dict[str, str], body: Any) -> str:

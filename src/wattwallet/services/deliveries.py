@@ -204,6 +204,7 @@ def claim(
             n.c.kind,
             n.c.language,
             n.c.text,
+            n.c.sms_text,
             n.c.recipient,
             c.c.mobile,
             c.c.consumer_id,
@@ -227,9 +228,11 @@ def claim(
             attempt = row.attempts + 1
             to = str(row.consumer_id) if row.channel == "app" else (row.recipient or row.mobile)
             values = _values(row.id, SENDING, attempt, lease_end, now, address=to)
+            # The SMS channel sends the registered SMS; app and WhatsApp the full text.
+            text = row.sms_text if row.channel == "sms" and row.sms_text is not None else row.text
             if row.channel == "sms":
-                values["b_segments"] = templates.sms_segments(row.text)
-                values["b_encoding"] = templates.sms_encoding(row.text)
+                values["b_segments"] = templates.sms_segments(text)
+                values["b_encoding"] = templates.sms_encoding(text)
             if error is not None:
                 values["b_last_error"] = error
             updates.append(values)
@@ -242,7 +245,7 @@ def claim(
                     consumer_id=row.consumer_id,
                     kind=row.kind,
                     language=row.language,
-                    text=row.text,
+                    text=text,
                     to=to,
                 )
             )

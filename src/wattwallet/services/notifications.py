@@ -42,9 +42,31 @@ def store(
     bulk.insert(
         conn,
         schema.notifications,
-        ("id", "service_no", "kind", "language", "channels", "recipient", "text", "status", "created_at"),
+        (
+            "id",
+            "service_no",
+            "kind",
+            "language",
+            "channels",
+            "recipient",
+            "text",
+            "sms_text",
+            "status",
+            "created_at",
+        ),
         [
-            (i, m.service_no, m.kind, m.language, ",".join(m.channels), m.recipient, r.text, "recorded", now)
+            (
+                i,
+                m.service_no,
+                m.kind,
+                m.language,
+                ",".join(m.channels),
+                m.recipient,
+                r.text,
+                r.sms_text,
+                "recorded",
+                now,
+            )
             for i, (m, r) in zip(ids, rendered, strict=True)
         ],
     )
@@ -62,4 +84,5 @@ def event(message: Message, rendered: templates.Rendered, *, now: dt.datetime) -
         "language": message.language,
         **({"to": message.recipient} if message.recipient else {}),
         "text": rendered.text,
+        "sms": rendered.sms_text,
     }

@@ -117,14 +117,14 @@ def issue(
         .returning(o.c.id)
     ).scalar_one()
     kind = _TEMPLATE[purpose]
-    figures = {"otp": code, "minutes": rules.otp_valid_minutes}
+    figures = {"otp": code}
     rendered = templates.render(kind, language, service_no=service_no, **figures)
     masked = templates.render(kind, language, service_no=service_no, **{**figures, "otp": "XXXXXX"})
     message = notifications.Message(service_no, language, kind, figures, ("sms",), recipient)
     notifications.store(conn, [(message, masked)], now=now)
     text = sms.Sms(
         to=recipient,
-        text=rendered.text,
+        text=rendered.sms_text,
         sender=rendered.sender,
         dlt_template_id=rendered.dlt_template_id,
         kind=kind,

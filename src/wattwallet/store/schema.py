@@ -263,7 +263,8 @@ notifications = Table(
     Column("language", String(2), nullable=False),
     Column("channels", String(40), nullable=False),
     Column("recipient", String(16), nullable=True),  # None: the registered mobile when delivered
-    Column("text", Text, nullable=False),
+    Column("text", Text, nullable=False),  # app push, WhatsApp, portal
+    Column("sms_text", Text, nullable=True),  # the DLT-registered SMS (None before migration 0010: text)
     Column("status", String(12), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
 )
