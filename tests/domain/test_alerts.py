@@ -87,3 +87,14 @@ def test_adc_mean_and_default() -> None:
     assert alerts.average_daily(recent=[0] * 40 + [300] * 30, default=1, rules=RULES) == 300
     assert alerts.average_daily(recent=[1, 2, 2, 2, 2, 2, 2], default=1, rules=RULES) == 2  # rounds up
     assert alerts.default_adc(category="LT-I", load_w=2_000, rules=RULES) == 2_000
+
+
+def test_a_window_shorter_than_the_minimum_history_still_takes_its_mean() -> None:
+    # The defect: with adc_window_days below 7 the window never held 7 days, so the ADC stayed the
+    # category default for ever. The minimum history counts all days billed.
+    short = RULES.model_copy(update={"adc_window_days": 5})
+    twelve_days = [100] * 7 + [1_000, 1_200, 1_400, 1_600, 1_800]
+    assert alerts.history_days_kept(short) == 7
+    assert alerts.average_daily(recent=twelve_days[-7:], default=777, rules=short) == 1_400
+    assert alerts.average_daily(recent=[1_000] * 6, default=777, rules=short) == 777  # 6 days billed
+    assert alerts.history_days_kept(RULES) == RULES.adc_window_days

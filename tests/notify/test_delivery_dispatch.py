@@ -80,9 +80,7 @@ def test_a_telugu_low_balance_alert_arrives_on_every_chosen_channel(
     assert sms["body"]["to"] == "+919440012345"
     assert sms["body"]["unicode"] is True
     # The SMS is the short registered text; the app and WhatsApp carry the days left too.
-    assert sms["body"]["text"] == (
-        f"సర్వీస్ నం. {service_no}: బ్యాలెన్స్ తక్కువగా ఉంది (₹450.50). దయచేసి త్వరగా రీఛార్జ్ చేయండి."
-    )
+    assert sms["body"]["text"] == (f"సర్వీస్ నం. {service_no}: బ్యాలెన్స్ తక్కువగా ఉంది (₹450.50). దయచేసి త్వరగా రీఛార్జ్ చేయండి.")
     [wa] = gateway.received("whatsapp")
     assert wa["body"]["to"] == "919440012345"
     assert wa["body"]["template"]["language"] == {"code": "te"}

@@ -83,9 +83,7 @@ def test_mandatory_kinds_go_by_sms_even_if_an_sms_opt_out_is_on_record(
 
 def test_otps_are_never_queued(ctx: Context, add_connection: AddConnection) -> None:
     service_no = add_connection()
-    otp = notifications.Message(
-        service_no, "en", "otp_sign_in", {"otp": "XXXXXX"}, ("sms",), "+919876543210"
-    )
+    otp = notifications.Message(service_no, "en", "otp_sign_in", {"otp": "XXXXXX"}, ("sms",), "+919876543210")
     record(ctx, otp)
     assert channels_of(ctx, service_no) == []
 

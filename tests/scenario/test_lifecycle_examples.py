@@ -29,6 +29,10 @@ def money(text: str) -> Decimal:
     return Decimal(text)
 
 
+def paise(text: str) -> int:
+    return int(Decimal(text) * 100)
+
+
 def test_daily_deduction_itemised_with_catch_up_across_the_month_end() -> None:
     deductions = of(replay("daily_deduction.yaml"), "deduction")
     assert [(d["date"], d["units"]) for d in deductions] == [
@@ -267,3 +271,28 @@ def test_a_helpline_mobile_change() -> None:
     assert (changed["via"], changed["old"], changed["new"]) == ("helpline", "+919876502301", "+919000000001")
     told = [n["to"] for n in of(lines, "notification") if n["kind"] == "mobile_changed"]
     assert told == ["+919876502301", "+919000000001"]
+
+
+def test_a_short_adc_window_takes_its_mean_once_the_minimum_history_is_there() -> None:
+    lines = replay("adc_short_window.yaml")
+    deductions = [paise(d["amount"]) for d in of(lines, "deduction")]
+    [credit] = of(lines, "emergency_credit")
+    billed_before = [d for d in of(lines, "deduction") if d["at"] <= credit["at"]]
+    last_five = [paise(d["amount"]) for d in billed_before][-5:]
+    assert len(deductions) == 15
+    assert paise(credit["amount"]) == -(-sum(last_five) // 5) == 4_096
+    assert credit["amount"] != "20.00"  # the LT-I default for 2 kW, which a 5-day window used to keep
+    [three_days] = [a for a in of(lines, "alert") if a["kind"] == "low_balance_3_days"]
+    assert three_days["at"] == "2025-06-14T06:00:00+05:30"  # at 3 x ₹31.74, not 3 x ₹20
+
+
+def test_the_amount_needed_to_reconnect_counts_the_dues_first() -> None:
+    lines = replay("reconnect_with_dues.yaml")
+    told = [n for n in of(lines, "notification") if n["kind"] in {"disconnected", "reconnect_amount_needed"}]
+    assert "Recharge at least ₹500.00" in told[0]["sms"]  # ₹400 of dues + the -₹38.62 wallet
+    [needed] = of(lines, "reconnect.amount_needed")
+    assert (needed["balance"], needed["amount_needed"]) == ("-60.36", "400.00")  # ₹100 went to dues
+    assert "at least ₹400.00" in told[1]["sms"] and "at least ₹400.00" in told[1]["text"]
+    paid = [r for r in of(lines, "recharge.accepted") if r["amount"] == needed["amount_needed"]]
+    assert paid and paid[0]["balance"] == "39.64"
+    assert of(lines, "state")[-1]["to"] == "active"

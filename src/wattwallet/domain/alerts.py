@@ -84,11 +84,19 @@ def evaluate(*, balance: int, adc: int, state: State, now: dt.datetime, rules: p
     return Outcome(State(sent, zero_alert_at, credit, due_at), tuple(new), granted, became_due, due_cleared)
 
 
+def history_days_kept(rules: policy.Policy) -> int:
+    """How many of the latest billed days' totals a connection keeps for its ADC: the window, and
+    at least the minimum history, which is counted over all days billed, not only the window's."""
+    return max(rules.adc_window_days, rules.adc_min_history_days)
+
+
 def average_daily(*, recent: list[int], default: int, rules: policy.Policy) -> int:
-    """ADC in paise: the mean of the last billed days, or the category default with too few."""
-    window = recent[-rules.adc_window_days :]
-    if len(window) < rules.adc_min_history_days:
+    """ADC in paise: the mean of the last `adc_window_days` billed days, or the category default
+    while fewer than `adc_min_history_days` days have been billed. `recent` is the latest billed
+    days' totals, oldest first (`history_days_kept` of them once there are that many)."""
+    if len(recent) < rules.adc_min_history_days:
         return default
+    window = recent[-rules.adc_window_days :]
     return -(-sum(window) // len(window)) if sum(window) > 0 else 0
 
 

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import clock, money
+from wattwallet.domain import clock
 from wattwallet.hes import adapter
 from wattwallet.ledger import postings
 from wattwallet.store import schema
@@ -210,11 +210,6 @@ def line(at: dt.datetime, kind: str, command: CommandRow, **fields: Any) -> dict
 def lock(conn: Connection, service_no: str) -> postings.Book:
     """Commands change a connection's state: serialise with its money, as recharges do."""
     return postings.lock(conn, service_no=service_no)
-
-
-def amount_to_reconnect(balance: int, *, step: int) -> int:
-    """What a recharge must add for the balance to be above zero, rounded up to the step (₹100)."""
-    return money.round_up_to(max(0, -balance) + 1, step)
 
 
 def failures(

@@ -361,7 +361,7 @@ class _Batch:
         for day, day_wh in rating.spread(first_day=first_day, last_day=last_day, wh=wh):
             balance = self._deduct(row, state, balance, day, day_wh)
             recent.append(self.deductions[-1]["amount"])
-        recent = recent[-self.ctx.policy.adc_window_days :]
+        recent = recent[-alerts.history_days_kept(self.ctx.policy) :]
         state["recent_daily_paise"] = ",".join(map(str, recent))
         default = alerts.default_adc(
             category=row.category, load_w=row.sanctioned_load_w, rules=self.ctx.policy

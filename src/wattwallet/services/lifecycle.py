@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import calendar, clock, connection, money, policy
+from wattwallet.domain import calendar, clock, connection, money, policy, reconnection
 from wattwallet.hes import adapter, commands
 from wattwallet.ledger import postings
 from wattwallet.services import balance, complaints, connections, notifications
@@ -180,7 +180,7 @@ def _disconnected(
             )
         ).scalar()
         return [_reconnect(conn, target, paid_at=paid_at, now=at)]
-    needed = commands.amount_to_reconnect(book.wallet, step=ctx.policy.recharge_multiple_paise)
+    needed = reconnection.amount_needed(wallet_paise=book.wallet, dues_paise=book.dues, rules=ctx.policy)
     message = notifications.Message(
         target.service_no,
         target.language.value,
@@ -259,23 +259,6 @@ def _set_state(
     )
 
 
-def after_recharge(
-    ctx: Context,
-    conn: Connection,
-    *,
-    target: connections.ConnectionRow,
-    wallet: int,
-    paid_at: dt.datetime,
-    now: dt.datetime,
-    events: Events,
-) -> str | None:
-    """A recharge on a disconnected connection: reconnect if the balance is above zero, else say
-    how much more is needed. A pending disconnection the recharge paid off is called off.
-    Returns the id of a reconnect command to send once the recharge has committed."""
-    [reconnect] = after_recharges(ctx, conn, [Recharged(target, wallet, paid_at, events)], now=now)
-    return reconnect
-
-
 @dataclasses.dataclass(frozen=True)
 class Recharged:
     """A connection just recharged, with its money locked: its wallet after the recharge, and where
@@ -283,6 +266,7 @@ class Recharged:
 
     target: connections.ConnectionRow
     wallet: int
+    dues: int  # pending dues left after the recharge
     paid_at: dt.datetime
     events: Events
 
@@ -290,7 +274,7 @@ class Recharged:
 def after_recharges(
     ctx: Context, conn: Connection, recharged: Sequence[Recharged], *, now: dt.datetime
 ) -> list[str | None]:
-    """`after_recharge` for many connections (each at most once): one query finds the pending
+    """After recharges on many connections (each at most once): one query finds the pending
     disconnections among them; only connections with something to do cost more statements."""
     live = [r.target.service_no for r in recharged if r.target.state is not connection.State.DISCONNECTED]
     pending = commands.open_commands(conn, service_nos=live, action=commands.DISCONNECT, status="pending")
@@ -310,7 +294,9 @@ def _after_recharge(
                 return _reconnect(conn, target, paid_at=recharged.paid_at, now=now)
             commands.postpone(conn, command_id=waiting, until=now, only_pending=True)  # no more back-off
             return waiting
-        needed = commands.amount_to_reconnect(wallet, step=ctx.policy.recharge_multiple_paise)
+        needed = reconnection.amount_needed(
+            wallet_paise=wallet, dues_paise=recharged.dues, rules=ctx.policy
+        )
         message = notifications.Message(
             target.service_no,
             target.language.value,

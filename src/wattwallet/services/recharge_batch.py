@@ -321,7 +321,9 @@ class _Batch:
             outbox.add(follow.messages, outcome.events)
         outbox.store(conn)  # before what lifecycle says, as the consumer is to read it
         recharged = [
-            lifecycle.Recharged(self.targets[r.service_no], r.balance, r.paid_at, outcome.events)
+            lifecycle.Recharged(
+                self.targets[r.service_no], r.balance, r.dues_remaining, r.paid_at, outcome.events
+            )
             for (_, outcome, _), r in zip(counted, receipts, strict=True)
         ]
         reconnects = lifecycle.after_recharges(self.ctx, conn, recharged, now=now)
