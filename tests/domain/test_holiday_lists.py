@@ -180,7 +180,7 @@ def test_a_circular_needs_its_source_and_the_year_asked_for() -> None:
         holiday_list.from_csv(CIRCULAR, source="circular", year=2027)
 
 
-def test_the_readme_example_circular_reads(tmp_path: Path) -> None:
+def test_the_readme_example_circular_reads() -> None:
     example = Path(__file__).parents[2] / "examples" / "holidays" / "discom-circular-2026.csv"
     read = holiday_list.from_csv(example.read_text(encoding="utf-8"), source="example")
     assert read.year == 2026 and len(read.holidays) >= 20

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Iterable, Mapping
 
@@ -90,16 +91,22 @@ def check_year(year: int) -> int:
 
 def check_entry(reason: str, by: str) -> tuple[str, str]:
     """A staff calendar change needs a reason (≤ 120 characters) and who made it (≤ 64)."""
-    reason, by = reason.strip(), by.strip()
+    reason = reason.strip()
     if not reason:
         raise InvalidCalendarEntry("a calendar change needs a reason, e.g. 'Declared holiday: cyclone'")
     if len(reason) > REASON_MAX_CHARS:
         raise InvalidCalendarEntry(f"the reason is longer than {REASON_MAX_CHARS} characters")
+    return reason, check_by(by)
+
+
+def check_by(by: str) -> str:
+    """Who makes a calendar change (a set, a move, an import): required, ≤ 64 characters."""
+    by = by.strip()
     if not by:
         raise InvalidCalendarEntry("a calendar change must name who made it (--by)")
     if len(by) > 64:
         raise InvalidCalendarEntry("the name in --by is longer than 64 characters")
-    return reason, by
+    return by
 
 
 def is_second_saturday(day: dt.date) -> bool:
@@ -160,6 +167,7 @@ class YearDefaults:
     def reasons(self) -> dict[dt.date, str]:
         return {day: entry.reason for day, entry in self.days.items()}
 
+    @functools.cached_property
     def digest(self) -> str:
         """A fingerprint of the days and their sources: a store seeded from other defaults (an
         older list, or the computed fallback) re-seeds when it changes."""

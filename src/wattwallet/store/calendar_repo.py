@@ -159,7 +159,7 @@ def _replace_year(
         "basis": defaults.basis,
         "reference": defaults.reference[: holiday_list.SOURCE_MAX_CHARS],
         "confirmed": defaults.confirmed,
-        "digest": defaults.digest(),
+        "digest": defaults.digest,
         "updated_by": None if by == SYSTEM else by,
         "updated_at": now,
     }
@@ -241,7 +241,7 @@ def ensure_years(conn: Connection, *, years: Iterable[int], now: dt.datetime) ->
     for year in wanted:
         defaults = holiday_lists.year_defaults(year)
         basis, digest = known.get(year, (None, None))
-        if basis == CIRCULAR or digest == defaults.digest():
+        if basis == CIRCULAR or digest == defaults.digest:
             continue
         replaced = _replace_year(
             conn, defaults=defaults, expected_digest=digest, by=SYSTEM, action="seed", now=now
@@ -263,7 +263,7 @@ def import_list(
     Sunday and second Saturday; the year's seeded or previously imported days go, staff changes
     stay. Audited with who and when; later seeding never undoes it."""
     clock.require_aware(now, "now")
-    _, by = calendar.check_entry("import", by)
+    by = calendar.check_by(by)
     defaults = calendar.year_defaults(holidays.year, official=holidays)
     current = conn.execute(sa.select(_years.c.digest).where(_years.c.year == holidays.year)).scalar()
     replaced = _replace_year(
