@@ -330,3 +330,17 @@ def test_the_window_warns_when_it_runs_on_an_unconfirmed_year(
     sunday_2027 = dt.datetime(2027, 1, 3, 10, 15, tzinfo=clock.IST)  # no window: nothing to warn of
     disconnections.run(ctx, now=sunday_2027, events=[])
     assert [r for r in caplog.records if r.name == "wattwallet.calendar"] == []
+
+
+def test_the_stored_2025_and_2026_calendars_are_the_official_files_day_by_day(
+    store: Store, now: dt.datetime
+) -> None:
+    first, last = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
+    with store.write() as conn:
+        stored = calendar_repo.load(conn, start=first, end=last, now=now)
+    expected = holiday_lists.working_days(first, last)
+    day = first
+    while day <= last:
+        assert stored.is_working(day) is expected.is_working(day), day
+        day += dt.timedelta(days=1)
+    assert stored == expected and stored.unconfirmed_years == frozenset()
