@@ -36,15 +36,20 @@ def test_admin_keeps_the_calendar_and_the_rules_follow_it(api: Api, desk: Desk, 
     listed = desk("admin", "GET", "/calendar", params=august)
     assert listed.status_code == 200, listed.text
     days = {d["day"]: d for d in listed.json()}
-    assert days["2025-08-15"] | {"updated_at": None} == {
+    assert days["2025-08-15"] | {"updated_at": None, "reference": None} == {
         "day": "2025-08-15",
         "weekday": "Fri",
         "working": False,
         "reason": "Independence Day",
-        "source": "seed",
+        "reason_te": "స్వాతంత్ర్య దినోత్సవం",
+        "source": "official",
+        "reference": None,
+        "confirmed": True,
+        "status": "confirmed",
         "updated_by": None,
         "updated_at": None,
     }
+    assert days["2025-08-15"]["reference"].startswith("G.O.Rt.No.2115, GA (Political.B) Dept, 06-12-2024")
     assert {"2025-08-03", "2025-08-09", "2025-08-10", "2025-08-31"} <= set(days)  # Sundays, 2nd Saturday
     assert all(d["working"] is False for d in days.values()) and all(
         "2025-08-01" <= d <= "2025-08-31" for d in days
@@ -61,7 +66,11 @@ def test_admin_keeps_the_calendar_and_the_rules_follow_it(api: Api, desk: Desk, 
         "weekday": "Mon",
         "working": False,
         "reason": "Declared holiday: cyclone",
+        "reason_te": None,
         "source": "staff",
+        "reference": None,
+        "confirmed": True,
+        "status": "confirmed",
         "updated_by": "admin.user",
     }
     drive = desk(
@@ -95,6 +104,17 @@ def test_admin_keeps_the_calendar_and_the_rules_follow_it(api: Api, desk: Desk, 
         "request_invalid",
     )
     assert table_counts(api.ctx.store) == before
+
+    # A year with no official list: its computed holidays say so.
+    computed = {
+        d["day"]: d
+        for d in desk("admin", "GET", "/calendar", params={"from": "2027-01-01", "to": "2027-01-31"}).json()
+    }
+    assert (computed["2027-01-26"]["source"], computed["2027-01-26"]["status"]) == (
+        "computed",
+        "computed, not confirmed",
+    )
+    assert computed["2027-01-26"]["confirmed"] is False and computed["2027-01-03"]["status"] == "confirmed"
 
     # A connection due for disconnection waits for the next working day's window: declaring
     # 4 June a holiday moves its earliest cut to 5 June.

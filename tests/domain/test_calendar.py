@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from wattwallet import holiday_lists
 from wattwallet.domain import calendar, clock, errors, policy
 
 IST = clock.IST
@@ -19,45 +20,39 @@ def ist(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> dt.dat
 
 @pytest.fixture(scope="module")
 def days() -> calendar.WorkingDays:
-    return calendar.WorkingDays.defaults(dt.date(2025, 1, 1), dt.date(2026, 12, 31))
+    return holiday_lists.working_days(dt.date(2025, 1, 1), dt.date(2026, 12, 31))
 
 
 # --- the default calendar ------------------------------------------------------------------
+# (the official lists themselves, day by day: tests/domain/test_holiday_lists.py)
 
 
-@pytest.mark.parametrize("year", [2025, 2026])
-def test_default_year_has_ap_holidays_sundays_and_second_saturdays(year: int) -> None:
-    defaults = calendar.default_non_working_days(year)
-    january = [name for day, name in defaults.items() if day.month == 1]
-    assert any("Sankranti" in name for name in january)
-    assert "Bhogi" in january and "Kanuma" in january  # AP's three-day Sankranti
-    assert defaults[dt.date(year, 8, 15)] == "Independence Day"
-    assert "Mahatma Gandhi's Jayanti" in defaults[dt.date(year, 10, 2)]
-    assert defaults[dt.date(year, 12, 25)] == "Christmas"
-    assert any(name == "Ugadi" for name in defaults.values())
-
+@pytest.mark.parametrize("year", [2025, 2026, 2027])
+def test_every_sunday_and_second_saturday_is_off_and_other_saturdays_work(year: int) -> None:
+    defaults = holiday_lists.year_defaults(year).reasons()
+    holidays = _listed_holidays(defaults)
     day = dt.date(year, 1, 1)
     while day.year == year:
         if day.weekday() == 6:
             assert day in defaults, day
         if day.weekday() == 5:
-            assert (day in defaults) == (8 <= day.day <= 14 or day in _ap_holidays(defaults)), day
+            assert (day in defaults) == (8 <= day.day <= 14 or day in holidays), day
         day += dt.timedelta(days=1)
     assert all(len(name) <= calendar.REASON_MAX_CHARS for name in defaults.values())
     assert list(defaults) == sorted(defaults)
 
 
-def _ap_holidays(defaults: dict[dt.date, str]) -> set[dt.date]:
+def _listed_holidays(defaults: dict[dt.date, str]) -> set[dt.date]:
     return {d for d, name in defaults.items() if name not in (calendar.SUNDAY, calendar.SECOND_SATURDAY)}
 
 
 def test_known_2025_days() -> None:
-    defaults = calendar.default_non_working_days(2025)
-    assert defaults[dt.date(2025, 1, 14)] == "Makar Sankranti"
+    defaults = holiday_lists.year_defaults(2025).reasons()
+    assert defaults[dt.date(2025, 1, 14)] == "Makara Sankranti"
     assert defaults[dt.date(2025, 1, 11)] == calendar.SECOND_SATURDAY
     assert defaults[dt.date(2025, 6, 14)] == calendar.SECOND_SATURDAY
-    assert defaults[dt.date(2025, 6, 7)] == "Id-ul-Zuha (Bakrid)"  # first Saturday, a holiday
-    assert defaults[dt.date(2025, 10, 2)] == "Dussehra; Mahatma Gandhi's Jayanti"  # joined names
+    assert defaults[dt.date(2025, 6, 7)] == "Eid-ul-Zuha (Bakrid)"  # first Saturday, a holiday
+    assert defaults[dt.date(2025, 10, 2)] == "Mahatma Gandhi Jayanti; Vijaya Dasami"  # joined names
     assert dt.date(2025, 6, 21) not in defaults  # a fourth Saturday is a working day
     assert defaults[dt.date(2025, 6, 1)] == calendar.SUNDAY
     # A holiday on a Sunday keeps its own name.
@@ -66,22 +61,40 @@ def test_known_2025_days() -> None:
 
 
 def test_known_2026_days() -> None:
-    defaults = calendar.default_non_working_days(2026)
-    assert defaults[dt.date(2026, 1, 14)] == "Makar Sankranti"
+    defaults = holiday_lists.year_defaults(2026).reasons()
+    assert defaults[dt.date(2026, 1, 15)] == "Makara Sankranti"
+    assert defaults[dt.date(2026, 1, 16)] == "Kanuma"
+    assert dt.date(2026, 1, 13) not in defaults
     assert defaults[dt.date(2026, 3, 14)] == calendar.SECOND_SATURDAY
-    assert defaults[dt.date(2026, 11, 8)] == "Diwali (Deepavali)"  # a Sunday
-    assert dt.date(2026, 1, 16) not in defaults
+    assert defaults[dt.date(2026, 11, 8)] == "Deepavali"  # a Sunday
 
 
-def test_names_are_the_indian_english_ones_whatever_the_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_year_without_an_official_list_is_computed_and_unconfirmed() -> None:
+    year = holiday_lists.year_defaults(2027)
+    assert holiday_lists.official(2027) is None
+    assert (year.basis, year.confirmed) == (calendar.COMPUTED, False)
+    holidays = {
+        d: e for d, e in year.days.items() if e.reason not in (calendar.SUNDAY, calendar.SECOND_SATURDAY)
+    }
+    assert holidays and all(not e.confirmed for e in holidays.values())
+    assert all(e.reference == calendar.COMPUTED_REFERENCE for e in holidays.values())
+    assert year.days[dt.date(2027, 8, 15)].reason.startswith("Independence Day")
+    span = holiday_lists.working_days(dt.date(2026, 12, 1), dt.date(2027, 1, 31))
+    assert span.unconfirmed_years == frozenset({2027})
+    assert span.confirmed(dt.date(2026, 12, 31)) and not span.confirmed(dt.date(2027, 1, 1))
+
+
+def test_computed_names_are_the_indian_english_ones_whatever_the_locale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # Left to itself, `holidays` picks the names' language from LANG/LC_*; we always ask en_IN.
     monkeypatch.setenv("LANGUAGE", "te")
-    assert calendar.default_non_working_days(2025)[dt.date(2025, 9, 5)] == "Milad-un-Nabi"
+    assert calendar.computed_holidays(2025)[dt.date(2025, 9, 5)] == "Milad-un-Nabi"
 
 
 def test_years_outside_the_holiday_data_are_refused() -> None:
     with pytest.raises(calendar.UnsupportedYear) as caught:
-        calendar.default_non_working_days(calendar.LAST_SUPPORTED_YEAR + 1)
+        calendar.year_defaults(calendar.LAST_SUPPORTED_YEAR + 1, official=None)
     assert isinstance(caught.value, errors.InvalidInput)
     assert caught.value.code == "calendar_year_unsupported"
 
@@ -133,8 +146,8 @@ def test_working_days_from_entries_honours_staff_overrides() -> None:
 
 def test_is_working_day_accepts_mappings() -> None:
     sunday, monday = dt.date(2025, 6, 1), dt.date(2025, 6, 2)
-    assert not calendar.is_working_day(sunday, calendar.default_non_working_days(2025))
-    assert calendar.is_working_day(monday, calendar.default_non_working_days(2025))
+    assert not calendar.is_working_day(sunday, holiday_lists.year_defaults(2025).reasons())
+    assert calendar.is_working_day(monday, holiday_lists.year_defaults(2025).reasons())
     assert calendar.is_working_day(sunday, {sunday: True})
     assert not calendar.is_working_day(monday, {monday: False})
     assert not calendar.is_working_day(monday, {monday: "Declared holiday"})
@@ -190,8 +203,10 @@ def test_next_window_start(days: calendar.WorkingDays) -> None:
     assert calendar.next_window_start(ist(2025, 6, 20, 13), days, RULES) == ist(2025, 6, 21, 10)
     # Independence Day (Fri), Janmashtami (Sat), Sunday: Monday 18 August.
     assert calendar.next_window_start(ist(2025, 8, 14, 15), days, RULES) == ist(2025, 8, 18, 10)
-    # Bhogi, Sankranti, Kanuma 2026 (Tue-Thu): Friday 16 January.
-    assert calendar.next_window_start(ist(2026, 1, 12, 13, 30), days, RULES) == ist(2026, 1, 16, 10)
+    # Bhogi, Sankranti, Kanuma 2026 are Wed-Fri 14-16 January (G.O.; the `holidays` package has
+    # Tue-Thu): Tuesday 13 is a working day, then the next is Saturday 17 (a third Saturday).
+    assert calendar.next_window_start(ist(2026, 1, 12, 13, 30), days, RULES) == ist(2026, 1, 13, 10)
+    assert calendar.next_window_start(ist(2026, 1, 13, 13, 30), days, RULES) == ist(2026, 1, 17, 10)
 
 
 def test_next_window_start_follows_the_policy_window(days: calendar.WorkingDays) -> None:
@@ -207,7 +222,7 @@ def test_next_window_start_follows_the_policy_window(days: calendar.WorkingDays)
 
 
 def test_next_window_start_beyond_the_loaded_range_is_an_error() -> None:
-    june = calendar.WorkingDays.defaults(dt.date(2025, 6, 1), dt.date(2025, 6, 13))
+    june = holiday_lists.working_days(dt.date(2025, 6, 1), dt.date(2025, 6, 13))
     with pytest.raises(calendar.OutsideLoadedRange):
         calendar.next_window_start(ist(2025, 6, 13, 14), june, RULES)
 

@@ -25,7 +25,18 @@ class CalendarDayView(BaseModel):
     weekday: str = Field(examples=["Sun"])
     working: bool
     reason: str
-    source: str = Field(description="seed (the default calendar) or staff (a change made by staff)")
+    reason_te: str | None = Field(description="The holiday's name in Telugu, where the list gives it")
+    source: str = Field(
+        description=(
+            "official (the G.O. shipped as data), circular (the DISCOM's imported list), computed "
+            "(no official list for the year) or staff (a change made by staff)"
+        )
+    )
+    reference: str | None = Field(description="The G.O., circular or order the day rests on")
+    confirmed: bool = Field(description="False: the date is computed or not confirmed from its source")
+    status: str = Field(
+        description="confirmed, unconfirmed, or 'computed, not confirmed'", examples=["confirmed"]
+    )
     updated_by: str | None
     updated_at: access.Instant
 
@@ -36,7 +47,11 @@ class CalendarDayView(BaseModel):
             weekday=f"{row.day:%a}",
             working=row.working,
             reason=row.reason,
+            reason_te=row.reason_te,
             source=row.source,
+            reference=row.reference,
+            confirmed=row.confirmed,
+            status=row.status,
             updated_by=row.updated_by,
             updated_at=row.updated_at,
         )

@@ -2,9 +2,12 @@
 
 Disconnections happen only between `disconnection_window_start` and `disconnection_window_end`
 IST (start inclusive, end exclusive) on working days, and never sooner than
-`disconnection_grace_hours` after the zero-balance alert. The DISCOM maintains the calendar; by
-default Sundays, second Saturdays and Andhra Pradesh public and government holidays are not
-working days. A day with no entry is a working day.
+`disconnection_grace_hours` after the zero-balance alert. The DISCOM maintains the calendar. Not
+working: Sundays, second Saturdays and the general holidays of the year's official list (the AP
+Government's G.O. or the DISCOM's own circular, `holiday_list.HolidayList`). For a year with no
+official list the `holidays` package computes AP public and government holidays as a fallback,
+and that year is unconfirmed (`YearDefaults.confirmed` is False). A day with no entry is a
+working day.
 
 `WorkingDays` is what the rules query: load a date range from the store once (or build it from
 the defaults) and ask it cheaply. It refuses to answer for days outside the range it was loaded
@@ -15,11 +18,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import hashlib
 from collections.abc import Iterable, Mapping
 
 import holidays
 
-from wattwallet.domain import clock, errors, policy
+from wattwallet.domain import clock, errors, holiday_list, policy
 
 # The `holidays` package computes India's lunar-calendar holidays only for these years and warns
 # (returning a partial list) outside them; a partial list would let a disconnection fall on a
@@ -30,6 +35,15 @@ LAST_SUPPORTED_YEAR = 2035
 SUNDAY = "Sunday"
 SECOND_SATURDAY = "Second Saturday"
 REASON_MAX_CHARS = 120  # calendar_days.reason
+
+# What a year's default days come from: the AP Government's G.O. (shipped as data), a DISCOM's
+# circular (imported), or, failing both, the `holidays` package (computed, not confirmed).
+OFFICIAL = "official"
+CIRCULAR = "circular"
+COMPUTED = "computed"
+_BASIS = {holiday_list.GOVERNMENT_ORDER: OFFICIAL, holiday_list.DISCOM_CIRCULAR: CIRCULAR}
+COMPUTED_REFERENCE = "computed by the holidays package (no official list for the year)"
+WEEKLY_REFERENCE = "Sundays and second Saturdays are not working days"
 
 # How far ahead a search for the next working day may look before giving up (a calendar with
 # a whole year of non-working days is a data error, not a reason to loop forever).
@@ -77,26 +91,30 @@ def check_year(year: int) -> int:
 
 def check_entry(reason: str, by: str) -> tuple[str, str]:
     """A staff calendar change needs a reason (≤ 120 characters) and who made it (≤ 64)."""
-    reason, by = reason.strip(), by.strip()
+    reason = reason.strip()
     if not reason:
         raise InvalidCalendarEntry("a calendar change needs a reason, e.g. 'Declared holiday: cyclone'")
     if len(reason) > REASON_MAX_CHARS:
         raise InvalidCalendarEntry(f"the reason is longer than {REASON_MAX_CHARS} characters")
+    return reason, check_by(by)
+
+
+def check_by(by: str) -> str:
+    """Who makes a calendar change (a set, a move, an import): required, ≤ 64 characters."""
+    by = by.strip()
     if not by:
         raise InvalidCalendarEntry("a calendar change must name who made it (--by)")
     if len(by) > 64:
         raise InvalidCalendarEntry("the name in --by is longer than 64 characters")
-    return reason, by
+    return by
 
 
 def is_second_saturday(day: dt.date) -> bool:
     return day.weekday() == 5 and 8 <= day.day <= 14
 
 
-def default_non_working_days(year: int) -> dict[dt.date, str]:
-    """The default calendar of `year`: AP public and government holidays (by name), every Sunday
-    and every second Saturday. A holiday on a Sunday or second Saturday keeps its own name."""
-    check_year(year)
+def weekly_off_days(year: int) -> dict[dt.date, str]:
+    """Every Sunday and every second Saturday of `year`."""
     days: dict[dt.date, str] = {}
     day = dt.date(year, 1, 1)
     while day.year == year:
@@ -105,6 +123,13 @@ def default_non_working_days(year: int) -> dict[dt.date, str]:
         elif is_second_saturday(day):
             days[day] = SECOND_SATURDAY
         day += dt.timedelta(days=1)
+    return days
+
+
+def computed_holidays(year: int) -> dict[dt.date, str]:
+    """AP public and government holidays as the `holidays` package computes them (by name): the
+    fallback for a year with no official list, never confirmed."""
+    check_year(year)
     ap = holidays.country_holidays(
         "IN",
         subdiv="AP",
@@ -112,9 +137,77 @@ def default_non_working_days(year: int) -> dict[dt.date, str]:
         categories=(holidays.PUBLIC, holidays.GOVERNMENT),
         language="en_IN",
     )
-    for holiday, name in ap.items():
-        days[holiday] = str(name)[:REASON_MAX_CHARS]
-    return dict(sorted(days.items()))
+    return {day: str(name)[:REASON_MAX_CHARS] for day, name in sorted(ap.items())}
+
+
+@dataclasses.dataclass(frozen=True)
+class DefaultDay:
+    """One default non-working day: why, on whose authority, and whether that is confirmed."""
+
+    reason: str
+    reference: str
+    confirmed: bool
+    reason_te: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class YearDefaults:
+    """A year's default non-working days and what they rest on (`basis`: OFFICIAL, CIRCULAR or
+    COMPUTED; `confirmed` is False only for COMPUTED)."""
+
+    year: int
+    basis: str
+    reference: str
+    days: Mapping[dt.date, DefaultDay]
+
+    @property
+    def confirmed(self) -> bool:
+        return self.basis != COMPUTED
+
+    def reasons(self) -> dict[dt.date, str]:
+        return {day: entry.reason for day, entry in self.days.items()}
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """A fingerprint of the days and their sources: a store seeded from other defaults (an
+        older list, or the computed fallback) re-seeds when it changes."""
+        text = "\n".join(
+            f"{day.isoformat()}|{e.reason}|{e.reason_te}|{e.reference}|{e.confirmed}"
+            for day, e in sorted(self.days.items())
+        )
+        return hashlib.sha256(f"{self.basis}|{self.reference}\n{text}".encode()).hexdigest()
+
+
+def year_defaults(year: int, *, official: holiday_list.HolidayList | None) -> YearDefaults:
+    """The default calendar of `year`: every Sunday and second Saturday, and the general holidays
+    of `official` (the G.O. or a DISCOM circular), or, with no list, the computed ones.
+
+    A holiday on a Sunday or second Saturday keeps its own name; festivals sharing a day are
+    joined ("Mahatma Gandhi Jayanti; Vijaya Dasami")."""
+    check_year(year)
+    if official is not None and official.year != year:
+        raise ValueError(f"the holiday list is for {official.year}, not {year}")
+    weekly = official.authority if official is not None else WEEKLY_REFERENCE
+    days: dict[dt.date, DefaultDay] = {
+        day: DefaultDay(reason=name, reference=weekly, confirmed=True)
+        for day, name in weekly_off_days(year).items()
+    }
+    if official is None:
+        for day, name in computed_holidays(year).items():
+            days[day] = DefaultDay(reason=name, reference=COMPUTED_REFERENCE, confirmed=False)
+        return YearDefaults(
+            year=year, basis=COMPUTED, reference=COMPUTED_REFERENCE, days=dict(sorted(days.items()))
+        )
+    for day, listed in official.by_day().items():
+        days[day] = DefaultDay(
+            reason="; ".join(h.name_en for h in listed)[:REASON_MAX_CHARS],
+            reason_te="; ".join(h.name_te for h in listed if h.name_te)[:REASON_MAX_CHARS],
+            reference="; ".join(dict.fromkeys(h.source for h in listed))[: holiday_list.SOURCE_MAX_CHARS],
+            confirmed=all(h.confirmed for h in listed),
+        )
+    return YearDefaults(
+        year=year, basis=_BASIS[official.kind], reference=official.authority, days=dict(sorted(days.items()))
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,6 +221,8 @@ class WorkingDays:
     first: dt.date
     last: dt.date
     non_working: frozenset[dt.date]
+    # Years of the range whose holidays are computed, not confirmed by an official list.
+    unconfirmed_years: frozenset[int] = frozenset()
 
     def __post_init__(self) -> None:
         if self.first > self.last:
@@ -135,22 +230,38 @@ class WorkingDays:
 
     @classmethod
     def from_entries(
-        cls, first: dt.date, last: dt.date, entries: Iterable[tuple[dt.date, bool]]
+        cls,
+        first: dt.date,
+        last: dt.date,
+        entries: Iterable[tuple[dt.date, bool]],
+        *,
+        unconfirmed_years: Iterable[int] = (),
     ) -> WorkingDays:
         """From (day, working) pairs, e.g. calendar_days rows; days without an entry are working."""
         return cls(
             first,
             last,
             frozenset(day for day, working in entries if not working and first <= day <= last),
+            frozenset(y for y in unconfirmed_years if first.year <= y <= last.year),
         )
 
     @classmethod
-    def defaults(cls, first: dt.date, last: dt.date) -> WorkingDays:
-        """The default calendar (no staff changes) for [first, last]."""
-        non_working: set[dt.date] = set()
-        for year in range(first.year, last.year + 1):
-            non_working.update(d for d in default_non_working_days(year) if first <= d <= last)
-        return cls(first, last, frozenset(non_working))
+    def from_defaults(cls, first: dt.date, last: dt.date, years: Iterable[YearDefaults]) -> WorkingDays:
+        """The default calendar (no staff changes) for [first, last], from each year's defaults."""
+        by_year = {y.year: y for y in years}
+        missing = [y for y in range(first.year, last.year + 1) if y not in by_year]
+        if missing:
+            raise ValueError(f"no defaults given for {missing}")
+        return cls.from_entries(
+            first,
+            last,
+            ((day, False) for y in by_year.values() for day in y.days),
+            unconfirmed_years=(y.year for y in by_year.values() if not y.confirmed),
+        )
+
+    def confirmed(self, day: dt.date) -> bool:
+        """Whether the holidays of `day`'s year come from an official list (not computed)."""
+        return day.year not in self.unconfirmed_years
 
     def covers(self, day: dt.date) -> bool:
         return self.first <= day <= self.last
@@ -171,7 +282,7 @@ class WorkingDays:
 
 # Anything the rules accept as a calendar: a `WorkingDays`, or a mapping from day to either its
 # working flag (True: working, False: not) or the reason it is not a working day (e.g. the
-# result of `default_non_working_days`). Days missing from a mapping are working days.
+# result of `YearDefaults.reasons`). Days missing from a mapping are working days.
 Calendar = WorkingDays | Mapping[dt.date, bool | str]
 
 

@@ -9,15 +9,36 @@ right before each command goes (services.lifecycle.dispatch).
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 
 import sqlalchemy as sa
 
 from wattwallet.context import Context
-from wattwallet.domain import calendar
+from wattwallet.domain import calendar, clock
 from wattwallet.hes import commands
 from wattwallet.services import lifecycle
 from wattwallet.store import schema
+
+log = logging.getLogger("wattwallet.calendar")
+UNCONFIRMED_YEAR = "calendar_unconfirmed_year"
+
+
+def warn_if_unconfirmed(days: calendar.WorkingDays, *, now: dt.datetime) -> bool:
+    """Log a warning (structured: `event`, `year`, `day` in the record) when the window runs on
+    a year whose holidays are computed, not an official list. True when it warned."""
+    today = clock.ist_date(now)
+    if days.confirmed(today):
+        return False
+    log.warning(
+        "%s year=%d day=%s: the disconnection window runs on computed holidays, not an official "
+        "list; load the DISCOM's circular with `wattwallet calendar import`",
+        UNCONFIRMED_YEAR,
+        today.year,
+        today.isoformat(),
+        extra={"event": UNCONFIRMED_YEAR, "year": today.year, "day": today.isoformat()},
+    )
+    return True
 
 
 def run(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]]) -> int:
@@ -34,6 +55,7 @@ def run(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]]) -> int:
         days = lifecycle.working_days(conn, around=now)
         if not calendar.in_disconnection_window(now, days, ctx.policy):
             return 0
+        warn_if_unconfirmed(days, now=now)
         due = conn.execute(
             sa.select(s.c.service_no, s.c.zero_alert_at, s.c.disconnect_due_at, m.c.serial)
             .select_from(

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 
 from wattwallet.store.types import BigId, UTCDateTime
@@ -157,9 +158,40 @@ calendar_days = Table(
     Column("day", Date, primary_key=True),
     Column("working", Boolean, nullable=False),
     Column("reason", String(120), nullable=False),
-    Column("source", String(16), nullable=False),  # seed | staff
+    Column("source", String(16), nullable=False),  # official | circular | computed | staff
     Column("updated_by", String(64), nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("reference", String(240), nullable=True),  # the G.O., circular or order it rests on
+    Column("confirmed", Boolean, nullable=False, server_default=true()),
+    Column("reason_te", String(120), nullable=True),
+)
+
+# What each year of the calendar rests on: the shipped G.O. list (official), a DISCOM's imported
+# circular, or the computed fallback (not confirmed); `digest` tells a seeded year from one seeded
+# with other defaults (an older list), which is then re-seeded.
+calendar_years = Table(
+    "calendar_years",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("basis", String(16), nullable=False),  # official | circular | computed
+    Column("reference", String(240), nullable=False),
+    Column("confirmed", Boolean, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("updated_by", String(64), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Every change of the calendar: who, when, what (seed, import, set, move) and on what authority.
+calendar_audit = Table(
+    "calendar_audit",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("action", String(16), nullable=False),
+    Column("year", Integer, nullable=False, index=True),
+    Column("reference", String(240), nullable=False),
+    Column("detail", Text, nullable=False),
 )
 
 # Cumulative register readings as the HES reports them. A reading's IST date is its billing
