@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,7 +43,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WATTWALLET_", env_nested_delimiter="__", extra="ignore")
 
     database_url: str = Field("sqlite:///wattwallet.db", description="SQLAlchemy URL of the store")
-    discom: Literal["APSPDCL", "APCPDCL", "APEPDCL"] = Field(
+    discom: tariffs.Discom = Field(
         tariffs.DEFAULT_DISCOM, description="The deployment's DISCOM: its built-in tariff book is the default"
     )
     tariff_file: Path | None = Field(

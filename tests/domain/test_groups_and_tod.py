@@ -107,7 +107,9 @@ def test_the_day_a_month_crosses_50_units_reprices_the_earlier_units_as_major() 
     assert day17["fixed_charge:repricing"] == 16 * (15_000 // 31) - 16 * (11_000 // 31)
     assert day18["energy:major:50-100"] == 3 * 765 and "fixed_charge:repricing" not in day18
     total = sum(c.total_paise for c in charges)
-    assert total == rating.month_bill(SPDCL, category="LT-II", load_w=2_000, days=[(d, wh) for d, wh, _ in days])
+    assert total == rating.month_bill(
+        SPDCL, category="LT-II", load_w=2_000, days=[(d, wh) for d, wh, _ in days]
+    )
 
 
 def test_a_month_that_stays_minor_pays_minors_fixed_charge_and_one_that_crosses_pays_majors() -> None:

@@ -117,7 +117,9 @@ def test_a_discom_may_load_its_own_order_from_a_file(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     own = tmp_path / "own.yaml"
-    own.write_text(yaml.safe_dump({"name": "OWN", "sourced": True, "retail": "retail.yaml"}), encoding="utf-8")
+    own.write_text(
+        yaml.safe_dump({"name": "OWN", "sourced": True, "retail": "retail.yaml"}), encoding="utf-8"
+    )
     book = tariffs.load(own)
     assert book.name == "OWN" and book.category("X", on=FY2025_26).sources["energy_slabs"].source == "order X"
 
@@ -130,3 +132,18 @@ def test_components_are_named_in_the_consumers_language() -> None:
     assert book.label("fixed_charge:repricing", language="en") == "Fixed charges (repricing of earlier units)"
     assert book.label("electricity_duty", language="te") == "విద్యుత్ సుంకం"
     assert book.label("tod:no_load_profile", language="en").startswith("No load profile")
+
+
+def test_the_deployment_setting_picks_the_discoms_book(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pydantic import ValidationError
+
+    from wattwallet import config
+
+    assert config.Settings().tariff_book().name == tariffs.DEFAULT_DISCOM
+    monkeypatch.setenv("WATTWALLET_DISCOM", "APEPDCL")
+    assert config.Settings().tariff_book().name == "APEPDCL"
+    monkeypatch.setenv("WATTWALLET_TARIFF_FILE", str(tariffs.FILES["sample"]))
+    assert config.Settings().tariff_book().name == "sample"  # a DISCOM's own file wins
+    monkeypatch.setenv("WATTWALLET_DISCOM", "APNPDCL")
+    with pytest.raises(ValidationError):
+        config.Settings()

@@ -125,6 +125,10 @@ def test_a_levy_window_opening_adds_its_line_to_the_itemisation() -> None:
 
 
 def test_a_scenario_without_a_book_is_rated_by_the_deployment_discoms() -> None:
-    text = (EXAMPLES / "lt2_minor_to_major.yaml").read_text(encoding="utf-8").replace("tariff_book: APSPDCL\n", "")
+    text = (
+        (EXAMPLES / "lt2_minor_to_major.yaml")
+        .read_text(encoding="utf-8")
+        .replace("tariff_book: APSPDCL\n", "")
+    )
     assert model.load(text).tariff_book == "APSPDCL"
     assert model.load(text, default_book="APEPDCL").tariff_book == "APEPDCL"

@@ -203,7 +203,8 @@ def test_the_scheduled_cycle_shares_its_work_over_the_configured_processes(
         return split(*args, **kwargs)
 
     monkeypatch.setattr(daily_cycle, "_run_in_processes", spy)
-    opened = context.open_context(config.Settings(database_url=store_url, cycle_workers=2), now=RUN_AT)
+    settings = config.Settings(database_url=store_url, cycle_workers=2, tariff_file=tariffs.FILES["sample"])
+    opened = context.open_context(settings, now=RUN_AT)
     schedule.run(opened, schedule.DAILY_CYCLE, now=RUN_AT, events=[])
     assert shared == [2]
     opened.store.dispose()

@@ -76,7 +76,9 @@ def test_no_tod_at_or_below_the_load_threshold(ctx: Context) -> None:
     ctx = dataclasses.replace(ctx, tariffs=tariffs.book("APSPDCL"))
     service_no = add_shop(ctx, load_kw="10")  # ToD is for connections above 10 kW
     at = dt.datetime(2025, 6, 3, 0, 15, tzinfo=clock.IST)
-    ingest.ingest(ctx, [ingest.Message("m-1", readings.Reading("SM-TOD-1", at, 24_000), profile_wh=(500,) * 48)], now=at)
+    ingest.ingest(
+        ctx, [ingest.Message("m-1", readings.Reading("SM-TOD-1", at, 24_000), profile_wh=(500,) * 48)], now=at
+    )
     daily_cycle.run(ctx, now=dt.datetime(2025, 6, 3, 6, 0, tzinfo=clock.IST))
     [items] = items_of(ctx, service_no).values()
     assert not any(component.startswith("tod:") for component in items)

@@ -85,10 +85,13 @@ class Wallet(BaseModel):
 
 
 class DeductionItem(BaseModel):
-    component: str = Field(examples=["energy:0-30", "fixed_charge", "electricity_duty", "levy:FPPCA-FY2024-25-refund"])
+    component: str = Field(
+        examples=["energy:0-30", "fixed_charge", "electricity_duty", "levy:FPPCA-FY2024-25-refund"]
+    )
     amount_paise: int
     label: str = Field(
-        "", description="The component's name in the connection's language (en/te), as on the bill",
+        "",
+        description="The component's name in the connection's language (en/te), as on the bill",
         examples=["FPPCA refund FY2024-25", "ఎఫ్‌పీపీసీఏ వాపసు 2024-25"],
     )
 

@@ -363,7 +363,13 @@ def _month_plan(book: tariff.TariffBook, category: str, load_w: int, month_first
     cats = [_category_or_none(book, category, d) for d in dates]
     group_count = max((len(c.groups) for c in cats if c is not None), default=1)
     shares = [
-        _shares([None if c is None else _monthly_exact(book, category, load_w, d, g) for c, d in zip(cats, dates, strict=True)], n)
+        _shares(
+            [
+                None if c is None else _monthly_exact(book, category, load_w, d, g)
+                for c, d in zip(cats, dates, strict=True)
+            ],
+            n,
+        )
         for g in range(group_count)
     ]
 

@@ -251,7 +251,7 @@ _LABELS: dict[str, dict[str, str]] = {
 
 
 def component_label(component: str, *, language: str) -> str:
-    """"energy:major:50-100" -> "Energy charges (major, 50-100)"; unknown names are shown as they are."""
+    """ "energy:major:50-100" -> "Energy charges (major, 50-100)"; unknown names are shown as they are."""
     head, _, rest = component.partition(":")
     if component in _LABELS:
         names = _LABELS[component]
@@ -344,7 +344,9 @@ def _groups(spec: Mapping[str, Any]) -> Iterable[UsageGroup]:
         yield _group(name, bound, group, defaults=spec)
 
 
-def _group(name: str, upto: Decimal | None, spec: Mapping[str, Any], *, defaults: Mapping[str, Any]) -> UsageGroup:
+def _group(
+    name: str, upto: Decimal | None, spec: Mapping[str, Any], *, defaults: Mapping[str, Any]
+) -> UsageGroup:
     def figure(field: str) -> Decimal:
         return _paise(spec.get(field, defaults.get(field, 0)))
 

@@ -85,7 +85,7 @@ class TodTariff:
 
 
 def minute_of(text: str) -> int:
-    """"18:00" -> 1080; "24:00" is the end of the day."""
+    """ "18:00" -> 1080; "24:00" is the end of the day."""
     hours, _, minutes = str(text).partition(":")
     value = int(hours) * 60 + int(minutes or 0)
     if not 0 <= value <= MINUTES_PER_DAY or int(minutes or 0) % SLOT_MINUTES:

@@ -495,7 +495,9 @@ class _Batch:
         start = (ends_at - dt.timedelta(days=1)).astimezone(clock.IST)
         try:
             slots = [int(v) for v in text.split(",")]
-            return schedule.split(slots_wh=slots, first_slot_minute=start.hour * 60 + start.minute, billed_wh=wh)
+            return schedule.split(
+                slots_wh=slots, first_slot_minute=start.hour * 60 + start.minute, billed_wh=wh
+            )
         except (ValueError, tod.ProfileInvalid):
             return None  # a profile ingestion let through but that does not parse: normal rate
 

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
 from wattwallet.domain import errors, tariff
 
 HERE = Path(__file__).parent
-DISCOMS = ("APSPDCL", "APCPDCL", "APEPDCL")
-DEFAULT_DISCOM = "APSPDCL"
+Discom = Literal["APSPDCL", "APCPDCL", "APEPDCL"]
+DISCOMS: tuple[Discom, ...] = ("APSPDCL", "APCPDCL", "APEPDCL")
+DEFAULT_DISCOM: Discom = "APSPDCL"  # the largest; a deployment sets WATTWALLET_DISCOM
 SAMPLE = "sample"
-FILES = {SAMPLE: HERE / "sample.yaml", **{d: HERE / f"{d.lower()}.yaml" for d in DISCOMS}}
+FILES: dict[str, Path] = {SAMPLE: HERE / "sample.yaml", **{d: HERE / f"{d.lower()}.yaml" for d in DISCOMS}}
 
 
 class UnknownTariffBook(errors.InvalidInput):
