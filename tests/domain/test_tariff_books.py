@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
-from wattwallet import tariffs
+from wattwallet import config, tariffs
 from wattwallet.domain import tariff
 
 FY2025_26 = dt.date(2025, 12, 1)
@@ -135,10 +136,6 @@ def test_components_are_named_in_the_consumers_language() -> None:
 
 
 def test_the_deployment_setting_picks_the_discoms_book(monkeypatch: pytest.MonkeyPatch) -> None:
-    from pydantic import ValidationError
-
-    from wattwallet import config
-
     assert config.Settings().tariff_book().name == tariffs.DEFAULT_DISCOM
     monkeypatch.setenv("WATTWALLET_DISCOM", "APEPDCL")
     assert config.Settings().tariff_book().name == "APEPDCL"
