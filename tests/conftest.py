@@ -123,7 +123,7 @@ def rules() -> policy.Policy:
 
 @pytest.fixture
 def ctx(store: db.Store, rules: policy.Policy) -> Context:
-    return Context(store=store, tariffs=tariffs.load(), policy=rules)
+    return Context(store=store, tariffs=tariffs.book("sample"), policy=rules)
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from wattwallet import cli
+from wattwallet import cli, tariffs
 from wattwallet.commands import common
 from wattwallet.domain import clock
 from wattwallet.hes import commands
@@ -41,7 +41,9 @@ class WallClock:
 
 
 def ww(url: str, *args: str) -> Result:
-    return CliRunner().invoke(cli.app, list(args), env={"WATTWALLET_DATABASE_URL": url})
+    # The sample book: these tests pin DOMAIN.md's sample figures.
+    env = {"WATTWALLET_DATABASE_URL": url, "WATTWALLET_TARIFF_FILE": str(tariffs.FILES["sample"])}
+    return CliRunner().invoke(cli.app, list(args), env=env)
 
 
 def ok(url: str, *args: str) -> Result:

@@ -317,7 +317,7 @@ def scenario_run(
         typer.echo(f"error: cannot read {file}: {exc}", err=True)
         raise typer.Exit(2) from None
     try:
-        scenario = scenario_model.load(text)
+        scenario = scenario_model.load(text, default_book=common.settings().discom)
         lines = list(scenario_runner.replay(scenario, compliance=compliance))
     except scenario_model.ScenarioInvalid as exc:
         typer.echo(f"error: {file}: {exc.message}", err=True)

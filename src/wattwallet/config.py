@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wattwallet import tariffs
 from wattwallet.domain import policy as policy_rules
+from wattwallet.domain import tariff
 from wattwallet.hes.mqtt import settings as hes_settings
 from wattwallet.notify.channels import settings as delivery_settings
 
@@ -36,13 +37,18 @@ class ApiSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    """`WATTWALLET_DATABASE_URL`, `WATTWALLET_TARIFF_FILE`, `WATTWALLET_POLICY__<NAME>`
-    `WATTWALLET_API__<NAME>`."""
+    """`WATTWALLET_DATABASE_URL`, `WATTWALLET_DISCOM`, `WATTWALLET_TARIFF_FILE`,
+    `WATTWALLET_POLICY__<NAME>`, `WATTWALLET_API__<NAME>`."""
 
     model_config = SettingsConfigDict(env_prefix="WATTWALLET_", env_nested_delimiter="__", extra="ignore")
 
     database_url: str = Field("sqlite:///wattwallet.db", description="SQLAlchemy URL of the store")
-    tariff_file: Path = Field(tariffs.BUILT_IN, description="Tariff book (YAML)")
+    discom: tariffs.Discom = Field(
+        tariffs.DEFAULT_DISCOM, description="The deployment's DISCOM: its built-in tariff book is the default"
+    )
+    tariff_file: Path | None = Field(
+        None, description="A DISCOM's own tariff book (YAML) instead of the built-in one for `discom`"
+    )
     policy: policy_rules.Policy = Field(default_factory=policy_rules.Policy)
     api: ApiSettings = Field(default_factory=ApiSettings)
     delivery: delivery_settings.DeliverySettings = Field(default_factory=delivery_settings.DeliverySettings)
@@ -54,3 +60,7 @@ class Settings(BaseSettings):
         le=64,
         description="Processes that share the scheduled daily cycle (one per core for a large fleet)",
     )
+
+    def tariff_book(self) -> tariff.TariffBook:
+        """The book in force: `tariff_file` when set, else the built-in book of `discom`."""
+        return tariffs.load(self.tariff_file) if self.tariff_file else tariffs.book(self.discom)

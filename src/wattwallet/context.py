@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from wattwallet import config, tariffs
+from wattwallet import config
 from wattwallet.domain import errors, policy, tariff
 from wattwallet.hes import adapter, simulator
 from wattwallet.ledger import accounts
@@ -46,7 +46,7 @@ def open_context(settings: config.Settings, *, now: dt.datetime, upgrade: bool =
     sender: sms.Sender = (
         sms.HttpSender.from_settings(gateway) if gateway else sms.Inbox(inbox) if inbox else sms.Recorder()
     )
-    book = tariffs.load(settings.tariff_file)
+    book = settings.tariff_book()
     return Context(
         store=store, tariffs=book, policy=settings.policy, sms=sender, cycle_workers=settings.cycle_workers
     )

@@ -143,6 +143,8 @@ def _chunk(
                 month,
                 max(start, month),
                 mtd,
+                0,  # mtd_peak_wh: no ToD history in a synthetic fleet
+                0,  # mtd_off_peak_wh
                 ",".join(str(rng.randint(2_500, 5_500)) for _ in range(spec.days)),
                 spec.adc_paise,
                 sent.sent,

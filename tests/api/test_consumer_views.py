@@ -94,7 +94,8 @@ def test_deductions_are_itemised_newest_first_and_page_back(api: Api, consumer: 
     assert [d["energy_wh"] for d in days] == [8_000, 6_000]
     for d in days:
         assert d["items"] and sum(i["amount_paise"] for i in d["items"]) == d["amount_paise"]
-        assert {"component", "amount_paise"} == set(d["items"][0])
+        assert {"component", "amount_paise", "label"} == set(d["items"][0])
+    assert days[0]["items"][0]["label"].startswith("Energy charges")  # the consumer's language: en
     assert days[0]["balance_after_paise"] == 100_000 - days[0]["amount_paise"] - days[1]["amount_paise"]
     older = api.client.get(f"{BASE}/{service_no}/deductions?before=2025-06-03&limit=5", headers=headers)
     assert [d["day"] for d in older.json()] == ["2025-06-02"]

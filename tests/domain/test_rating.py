@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from wattwallet import tariffs
 from wattwallet.domain import money, rating, tariff
 
-BOOK = tariffs.load()
+BOOK = tariffs.book("sample")
 JUNE_1 = dt.date(2025, 6, 1)
 FPPCA = "levy:FPPCA-2025-26"
 

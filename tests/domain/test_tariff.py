@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from wattwallet import tariffs
 from wattwallet.domain import tariff
 
-BOOK = tariffs.load()
+BOOK = tariffs.book("sample")
 JUNE_2025 = dt.date(2025, 6, 15)
 
 

@@ -378,7 +378,7 @@ def _dispatch_in_process(url: str, gateway_url: str, ready: Any) -> None:
         sending_lease_seconds=60,
     )
     store = db.Store.from_url(url)
-    ctx = Context(store=store, tariffs=tariffs.load(), policy=policy.Policy())
+    ctx = Context(store=store, tariffs=tariffs.book("sample"), policy=policy.Policy())
     adapters = channels.build(delivery)
     ready.wait()
     while dispatcher.dispatch_due(ctx, adapters, now=NOW, limit=5, retry=RETRY, workers=2).claimed:

@@ -102,3 +102,33 @@ def test_bad_requests_each_get_their_reason() -> None:
 @pytest.mark.parametrize("name", ["first_recharge.yaml", "idempotency.yaml"])
 def test_replay_is_deterministic(name: str) -> None:
     assert replay(name) == replay(name)
+
+
+def test_lt2_moves_from_minor_to_major_the_day_the_month_passes_50_units() -> None:
+    lines = replay("lt2_minor_to_major.yaml", "deduction")
+    by_day = {line["date"]: {i["component"]: i["amount"] for i in line["items"]} for line in lines}
+    assert by_day["2025-11-04"]["energy:minor"] == "64.80"  # 48 units: still minor, Rs 5.40
+    crossing = by_day["2025-11-05"]
+    assert crossing["energy:major:repricing"] == "72.00"  # 48 units repriced at Rs 6.90
+    assert (crossing["energy:major:0-50"], crossing["energy:major:50-100"]) == ("13.80", "76.50")
+    assert crossing["fixed_charge:repricing"] == "8.00"  # 4 days at Rs 75 instead of Rs 55 per kW
+    assert by_day["2025-11-06"]["energy:major:50-100"] == "91.80"
+    assert all(day["electricity_duty"] == "12.00" for day in by_day.values())  # Rs 1 a unit
+
+
+def test_a_levy_window_opening_adds_its_line_to_the_itemisation() -> None:
+    lines = replay("lt2_minor_to_major.yaml", "deduction")
+    refund = "levy:FPPCA-FY2024-25-refund"
+    with_refund = [line["date"] for line in lines if refund in {i["component"] for i in line["items"]}]
+    assert with_refund and min(with_refund) == "2025-11-01"
+    assert all(d >= "2025-11-01" for d in with_refund)
+
+
+def test_a_scenario_without_a_book_is_rated_by_the_deployment_discoms() -> None:
+    text = (
+        (EXAMPLES / "lt2_minor_to_major.yaml")
+        .read_text(encoding="utf-8")
+        .replace("tariff_book: APSPDCL\n", "")
+    )
+    assert model.load(text).tariff_book == "APSPDCL"
+    assert model.load(text, default_book="APEPDCL").tariff_book == "APEPDCL"

@@ -50,6 +50,10 @@ CASES = {
     "bad start": ('start: "yesterday"' + GOOD_CONNECTION, "line 1, start: 'yesterday' is not an ISO 8601"),
     "naive start": ('start: "2025-06-02T09:00:00"' + GOOD_CONNECTION, "has no UTC offset"),
     "unknown top field": ('start: "2025-06-02T09:00:00+05:30"\nstrat: 1', "strat"),
+    "unknown tariff book": (
+        'start: "2025-06-02T09:00:00+05:30"\ntariff_book: APNPDCL' + GOOD_CONNECTION,
+        "line 2, tariff_book: unknown tariff book 'APNPDCL'",
+    ),
     "unknown setting": (
         'start: "2025-06-02T09:00:00+05:30"\nsettings:\n  first_recharge_flor_paise: 1',
         "line 3, settings.first_recharge_flor_paise: unknown field",

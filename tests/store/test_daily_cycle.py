@@ -119,7 +119,7 @@ KILLED_RUN = textwrap.dedent(
     from wattwallet.store import db
 
     store = db.Store.from_url(sys.argv[1])
-    ctx = Context(store=store, tariffs=tariffs.load(), policy=policy.Policy())
+    ctx = Context(store=store, tariffs=tariffs.book("sample"), policy=policy.Policy())
     now = dt.datetime(2025, 7, 1, 6, tzinfo=clock.IST)
 
     def progress(batches: int) -> None:
@@ -160,7 +160,7 @@ def test_a_killed_run_restarted_ends_where_an_uninterrupted_run_ends(
     # The same fleet, billed in one uninterrupted run on a fresh store.
     control = db.Store.from_url(f"sqlite:///{tmp_path / 'control.db'}")
     migrate.upgrade(control.engine)
-    control_ctx = Context(store=control, tariffs=tariffs.load(), policy=policy.Policy())
+    control_ctx = Context(store=control, tariffs=tariffs.book("sample"), policy=policy.Policy())
     fleet.build(control_ctx, spec)
     daily_cycle.run(control_ctx, now=RUN_AT)
     assert outcome(ctx.store) == outcome(control)
@@ -174,7 +174,7 @@ def billed_by_one_process(spec: fleet.Spec, folder: Path) -> dict[str, Any]:
     """The outcome of the same fleet billed by one process, in a store of its own."""
     control = db.Store.from_url(f"sqlite:///{folder / 'control.db'}")
     migrate.upgrade(control.engine)
-    control_ctx = Context(store=control, tariffs=tariffs.load(), policy=policy.Policy())
+    control_ctx = Context(store=control, tariffs=tariffs.book("sample"), policy=policy.Policy())
     fleet.build(control_ctx, spec)
     daily_cycle.run(control_ctx, now=RUN_AT)
     billed = outcome(control)
@@ -203,7 +203,8 @@ def test_the_scheduled_cycle_shares_its_work_over_the_configured_processes(
         return split(*args, **kwargs)
 
     monkeypatch.setattr(daily_cycle, "_run_in_processes", spy)
-    opened = context.open_context(config.Settings(database_url=store_url, cycle_workers=2), now=RUN_AT)
+    settings = config.Settings(database_url=store_url, cycle_workers=2, tariff_file=tariffs.FILES["sample"])
+    opened = context.open_context(settings, now=RUN_AT)
     schedule.run(opened, schedule.DAILY_CYCLE, now=RUN_AT, events=[])
     assert shared == [2]
     opened.store.dispose()

@@ -99,7 +99,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.tried: list[Tried] = []
         self.accepted: dict[tuple[str, str], tuple[Tried, recharges.Receipt]] = {}
         self.raised: list[DuesRaised] = []
-        self.ctx = Context(store=store, tariffs=tariffs.load(), policy=policy.Policy())
+        self.ctx = Context(store=store, tariffs=tariffs.book("sample"), policy=policy.Policy())
 
     def _next_ref(self, kind: str) -> str:
         self.serial += 1

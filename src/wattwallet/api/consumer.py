@@ -85,8 +85,15 @@ class Wallet(BaseModel):
 
 
 class DeductionItem(BaseModel):
-    component: str = Field(examples=["energy:0-30", "fixed", "duty", "fppca"])
+    component: str = Field(
+        examples=["energy:0-30", "fixed_charge", "electricity_duty", "levy:FPPCA-FY2024-25-refund"]
+    )
     amount_paise: int
+    label: str = Field(
+        "",
+        description="The component's name in the connection's language (en/te), as on the bill",
+        examples=["FPPCA refund FY2024-25", "ఎఫ్‌పీపీసీఏ వాపసు 2024-25"],
+    )
 
 
 class Deduction(BaseModel):
@@ -243,7 +250,9 @@ def deductions(
             energy_wh=d.wh,
             amount_paise=d.amount,
             balance_after_paise=d.balance_after,
-            items=[DeductionItem(component=i.component, amount_paise=i.amount) for i in d.items],
+            items=[
+                DeductionItem(component=i.component, amount_paise=i.amount, label=i.label) for i in d.items
+            ],
         )
         for d in found
     ]

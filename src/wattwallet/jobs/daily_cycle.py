@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import alerts, calendar, clock, money, policy, rating, tariff
+from wattwallet.domain import alerts, calendar, clock, money, policy, rating, tariff, tod
 from wattwallet.ledger import accounts, postings
 from wattwallet.services import balance as balance_rules
 from wattwallet.services import notifications
@@ -156,7 +156,7 @@ def _rate_under_lock(
         # Money rows first, then state rows: the order recharges and short bills use too.
         books = postings.lock_range(conn, first=first, last=last)
         rows = _next_batch(conn, after=after, upto=last, today=today, size=size, lock=True)
-        batch = _Batch(ctx, rows, books, days=days, now=now, emit=emit)
+        batch = _Batch(ctx, rows, books, days=days, now=now, emit=emit, profiles=_profiles(conn, ctx, rows))
         batch.compute()
         batch.write(conn, books)
     return batch, last
@@ -181,13 +181,15 @@ def _rate_then_write(
             return None
         first, last = rows[0].service_no, rows[-1].service_no
         books = postings.lock_range(conn, first=first, last=last, lock=False)
-    batch = _Batch(ctx, rows, books, days=days, now=now, emit=emit)
+        profiles = _profiles(conn, ctx, rows)
+    batch = _Batch(ctx, rows, books, days=days, now=now, emit=emit, profiles=profiles)
     batch.compute()
     with ctx.store.write() as conn:
         locked_books = postings.lock_range(conn, first=first, last=last)
         locked_rows = _next_batch(conn, after=after, upto=last, today=today, size=size, lock=True)
         if locked_books != batch.books or locked_rows != batch.rows:
-            batch = _Batch(ctx, locked_rows, locked_books, days=days, now=now, emit=emit)
+            profiles = _profiles(conn, ctx, locked_rows)
+            batch = _Batch(ctx, locked_rows, locked_books, days=days, now=now, emit=emit, profiles=profiles)
             batch.compute()
         batch.write(conn, locked_books)
     return batch, last
@@ -301,6 +303,33 @@ def _next_batch(
     return [_Row._make(row) for row in conn.execute(query)]
 
 
+# (service_no, read_date) -> (ends_at, "v1,v2,...,v48"): the load profiles a batch's ToD days need.
+Profiles = dict[tuple[str, dt.date], tuple[dt.datetime, str]]
+
+
+def _profiles(conn: Connection, ctx: Context, rows: Sequence[_Row]) -> Profiles:
+    """The half-hourly profiles of the days the batch bills, for connections in a category with
+    Time-of-Day charges only (one query, and none at all for a batch without them). A day D is
+    described by the first profile whose reading falls on D+1 (the midnight reading that ends it)."""
+    with_tod = ctx.tariffs.has_tod()
+    wanted = [r for r in rows if r.category in with_tod] if with_tod else []
+    if not wanted:
+        return {}
+    p = schema.meter_load_profiles
+    query = (
+        sa.select(p.c.service_no, p.c.read_date, p.c.ends_at, p.c.profile_wh)
+        .where(
+            p.c.service_no.in_([r.service_no for r in wanted]),
+            p.c.read_date > min(r.billed_through for r in wanted),
+            p.c.read_date <= max(r.last_read_date for r in wanted),
+            p.c.profile_wh.is_not(None),
+        )
+        .order_by(p.c.ends_at.desc())
+    )
+    # Newest first, so the earliest reading of each date is the one kept.
+    return {(no, day): (ends_at, values) for no, day, ends_at, values in conn.execute(query)}
+
+
 class _Batch:
     """One batch of connections: rated in `compute` (no database), written in `write`."""
 
@@ -313,9 +342,12 @@ class _Batch:
         days: calendar.WorkingDays,
         now: dt.datetime,
         emit: Emit | None,
+        profiles: Profiles | None = None,
     ) -> None:
         self.ctx, self.rows, self.books, self.days = ctx, rows, books, days
         self.now, self.emit = now, emit
+        self.profiles = profiles or {}
+        self.with_tod = ctx.tariffs.has_tod()
         self.report = Report()
         self.at = clock.ist_iso(now)
         self.entries: list[postings.Entry] = []
@@ -346,6 +378,8 @@ class _Batch:
             "month_start": row.month_start,
             "month_first_day": row.month_first_day,
             "mtd_wh": row.mtd_wh,
+            "mtd_peak_wh": row.mtd_peak_wh,
+            "mtd_off_peak_wh": row.mtd_off_peak_wh,
             "recent_daily_paise": row.recent_daily_paise,
             "adc_paise": row.adc_paise,
         }
@@ -373,16 +407,31 @@ class _Batch:
     def _deduct(self, row: _Row, state: dict[str, Any], balance: int, day: dt.date, wh: int) -> int:
         month = day.replace(day=1)
         if month != state["month_start"]:
-            state.update(month_start=month, month_first_day=day, mtd_wh=0)
-        charge = rating.rate_day(
-            self.ctx.tariffs,
-            category=row.category,
-            load_w=row.sanctioned_load_w,
-            day=day,
-            wh=wh,
-            mtd_wh_before=state["mtd_wh"],
-            month_first_day=state["month_first_day"],
-        )
+            state.update(month_start=month, month_first_day=day, mtd_wh=0, mtd_peak_wh=0, mtd_off_peak_wh=0)
+        if row.category in self.with_tod:
+            charge = rating.rate_day(
+                self.ctx.tariffs,
+                category=row.category,
+                load_w=row.sanctioned_load_w,
+                day=day,
+                wh=wh,
+                mtd_wh_before=state["mtd_wh"],
+                month_first_day=state["month_first_day"],
+                tod_wh=self._tod_wh(row, day, wh),
+                mtd_tod_wh_before=(state["mtd_peak_wh"], state["mtd_off_peak_wh"]),
+            )
+            state["mtd_peak_wh"] += charge.tod_wh[0]
+            state["mtd_off_peak_wh"] += charge.tod_wh[1]
+        else:
+            charge = rating.rate_day(
+                self.ctx.tariffs,
+                category=row.category,
+                load_w=row.sanctioned_load_w,
+                day=day,
+                wh=wh,
+                mtd_wh_before=state["mtd_wh"],
+                month_first_day=state["month_first_day"],
+            )
         state["mtd_wh"] += wh
         total = charge.total_paise
         balance -= total
@@ -429,6 +478,28 @@ class _Batch:
                 }
             )
         return balance
+
+    def _tod_wh(self, row: _Row, day: dt.date, wh: int) -> tuple[int, int] | None:
+        """The day's (peak, off-peak) Wh from its load profile; None when it has none (or the
+        category has no ToD that day), and the day is then billed at the normal rate."""
+        found = self.profiles.get((row.service_no, day + dt.timedelta(days=1)))
+        if found is None:
+            return None
+        try:
+            schedule = self.ctx.tariffs.category(row.category, on=day).tod
+        except (tariff.UnknownCategory, tariff.NoTariffInForce):
+            return None
+        if schedule is None:
+            return None
+        ends_at, text = found
+        start = (ends_at - dt.timedelta(days=1)).astimezone(clock.IST)
+        try:
+            slots = [int(v) for v in text.split(",")]
+            return schedule.split(
+                slots_wh=slots, first_slot_minute=start.hour * 60 + start.minute, billed_wh=wh
+            )
+        except (ValueError, tod.ProfileInvalid):
+            return None  # a profile ingestion let through but that does not parse: normal rate
 
     def _hold(self, row: _Row, first_day: dt.date, last_day: dt.date, wh: int) -> None:
         """Too much for the sanctioned load: keep it for staff; the consumer pays nothing yet."""
@@ -574,6 +645,8 @@ class _Row(NamedTuple):
     month_start: dt.date
     month_first_day: dt.date
     mtd_wh: int
+    mtd_peak_wh: int
+    mtd_off_peak_wh: int
     recent_daily_paise: str
     adc_paise: int
     alerts_sent: int

@@ -65,7 +65,12 @@ def clearing(channel: recharge.Channel) -> str:
 
 
 def for_charge(component: str) -> str:
-    """The account a rated charge component is credited to: all energy slabs to one account."""
+    """The account a rated charge component is credited to: all energy slabs to one account; a
+    repricing (a month moving to a higher usage group) to the account of what it reprices; the
+    Time-of-Day surcharge and rebate to one account."""
+    component = component.removesuffix(":repricing")
+    if component.startswith("tod:"):
+        return "revenue:tod"
     if component.startswith("energy:"):
         return "revenue:energy"
     if component == "electricity_duty":
@@ -77,7 +82,13 @@ def for_charge(component: str) -> str:
 
 def charge_accounts(levy_names: list[str]) -> list[str]:
     """Every account a deduction may credit, for the levies a tariff book names."""
-    fixed = ["revenue:energy", "revenue:fixed_charge", "revenue:demand_charge", "revenue:customer_charge"]
+    fixed = [
+        "revenue:energy",
+        "revenue:fixed_charge",
+        "revenue:demand_charge",
+        "revenue:customer_charge",
+        "revenue:tod",
+    ]
     return [*fixed, "duty:electricity", *(f"levy:{name}" for name in levy_names)]
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from wattwallet import tariffs
 from wattwallet.domain import errors, money, policy
 
 # Event kinds this version replays; the others in SCENARIOS.md arrive with the lifecycle work.
@@ -119,20 +120,24 @@ class Scenario:
     policy: policy.Policy
     connections: Sequence[ConnectionSpec]
     events: Sequence[Event]
+    tariff_book: str = tariffs.DEFAULT_DISCOM  # a built-in book's name (tariffs.names())
 
 
-def load(text: str) -> Scenario:
+def load(text: str, *, default_book: str = tariffs.DEFAULT_DISCOM) -> Scenario:
+    """Read a scenario; without a `tariff_book:` key it is rated by `default_book` (the deployment
+    DISCOM's book)."""
     try:
         root_node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ScenarioInvalid(f"not valid YAML: {exc}") from None
-    return _Reader(root_node).scenario(data)
+    return _Reader(root_node, default_book=default_book).scenario(data)
 
 
 class _Reader:
-    def __init__(self, root: yaml.Node | None) -> None:
+    def __init__(self, root: yaml.Node | None, *, default_book: str) -> None:
         self.root = root
+        self.default_book = default_book
 
     def fail(self, path: str, message: str) -> ScenarioInvalid:
         line = self._line(path)
@@ -160,7 +165,12 @@ class _Reader:
     def scenario(self, data: object) -> Scenario:
         if not isinstance(data, dict):
             raise self.fail("(top)", "a scenario is a mapping with start, connections and events")
-        self._no_unknown(data, "", {"start", "end", "settings", "connections", "events"})
+        self._no_unknown(data, "", {"start", "end", "tariff_book", "settings", "connections", "events"})
+        book = data.get("tariff_book", self.default_book)
+        if book not in tariffs.names():
+            raise self.fail(
+                "tariff_book", f"unknown tariff book {book!r}; known: {', '.join(tariffs.names())}"
+            )
         start = self._instant(data.get("start"), "start")
         end = None if data.get("end") is None else self._instant(data["end"], "end")
         if end is not None and end < start:
@@ -178,7 +188,7 @@ class _Reader:
                 raise self.fail(f"events[{event.index}].at", "event is before the scenario start")
             if end is not None and event.at > end:
                 raise self.fail(f"events[{event.index}].at", "event is after the scenario end")
-        return Scenario(start, end, self._policy(data.get("settings")), connections, events)
+        return Scenario(start, end, self._policy(data.get("settings")), connections, events, str(book))
 
     def _list(self, data: Mapping[str, Any], key: str) -> list[Any]:
         value = data.get(key) or []

@@ -168,7 +168,7 @@ def _fresh_context(scenario: model.Scenario) -> Context:
     migrate.upgrade(store.engine)
     with store.write() as conn:
         accounts.ensure_system_accounts(conn, now=scenario.start)
-    return Context(store=store, tariffs=tariffs.load(), policy=scenario.policy)
+    return Context(store=store, tariffs=tariffs.book(scenario.tariff_book), policy=scenario.policy)
 
 
 def _add_connections(ctx: Context, scenario: model.Scenario) -> None:

@@ -48,6 +48,7 @@ class Wallet:
 class Item:
     component: str
     amount: int
+    label: str = ""  # what the consumer sees, in the connection's language (levies: the book's name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,19 +135,24 @@ def deductions(
     ctx: Context, *, service_no: str, limit: int, before: dt.date | None = None
 ) -> list[Deduction]:
     """Itemised daily deductions, newest day first; `before` pages back (days strictly earlier)."""
-    d = schema.daily_deductions
+    d, c = schema.daily_deductions, schema.connections
     query = sa.select(d).where(d.c.service_no == service_no)
     if before is not None:
         query = query.where(d.c.day < before)
     with ctx.store.read() as conn:
         rows = conn.execute(query.order_by(d.c.day.desc()).limit(_bounded(limit))).all()
+        language = conn.execute(sa.select(c.c.language).where(c.c.service_no == service_no)).scalar()
+    lang = getattr(language, "value", language) or "en"
     return [
         Deduction(
             day=r.day,
             wh=r.wh,
             amount=r.amount,
             balance_after=r.balance_after,
-            items=[Item(component, paise) for component, paise in json.loads(r.items)],
+            items=[
+                Item(component, paise, ctx.tariffs.label(component, language=lang))
+                for component, paise in json.loads(r.items)
+            ],
         )
         for r in rows
     ]

@@ -91,7 +91,9 @@ def run(*, store: db.Store, spec: Spec, progress: Progress | None = None) -> Sum
     started = time.perf_counter()
     head_end = simulator.SimulatedHeadEnd()
     head_end.set_delay(spec.hes_delay_minutes)
-    ctx = Context(store=store, tariffs=tariffs.load(), policy=policy.Policy(), head_end=head_end)
+    ctx = Context(
+        store=store, tariffs=tariffs.book(tariffs.DEFAULT_DISCOM), policy=policy.Policy(), head_end=head_end
+    )
     with store.read() as conn:
         if conn.execute(sa.select(sa.func.count()).select_from(schema.connections)).scalar_one():
             raise StoreNotEmpty("the demo needs a database without connections: give it an empty one")

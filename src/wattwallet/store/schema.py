@@ -227,6 +227,9 @@ prepaid_state = Table(
     Column("month_start", Date, nullable=False),
     Column("month_first_day", Date, nullable=False),  # first billed day of this month (pro rata)
     Column("mtd_wh", BigInteger, nullable=False),
+    # The month's Time-of-Day peak and off-peak Wh so far (migration 0010; 0 without ToD).
+    Column("mtd_peak_wh", BigInteger, nullable=False, server_default="0"),
+    Column("mtd_off_peak_wh", BigInteger, nullable=False, server_default="0"),
     Column("recent_daily_paise", Text, nullable=False),  # last ADC-window daily totals, oldest first
     Column("adc_paise", BigInteger, nullable=False),
     Column("alerts_sent", Integer, nullable=False),  # bit per alert level, cleared when re-armed
