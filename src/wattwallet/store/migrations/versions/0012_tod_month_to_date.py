@@ -4,8 +4,8 @@ The daily cycle rates a Time-of-Day surcharge and rebate cumulatively on the mon
 off-peak energy (as it does energy and levies on `mtd_wh`), so a month's days add up exactly to
 its bill. Both start at 0: connections without ToD never move them.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
