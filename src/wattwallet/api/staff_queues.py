@@ -10,7 +10,7 @@ from typing import Self
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from wattwallet.api import deps
+from wattwallet.api import deps, fields
 from wattwallet.api import staff_access as access
 from wattwallet.hes import commands as hes_commands
 from wattwallet.services import complaints, holds, queues, staff, staff_desk
@@ -151,7 +151,7 @@ def held_consumption(rt: deps.RuntimeDep, open_only: bool = True) -> list[HoldVi
 
 @access.route(router, "POST", "/holds/{hold_id}/release", Role.BILLING)
 def release_hold(
-    hold_id: int, body: ReviewRequest, rt: deps.RuntimeDep, session: deps.StaffDep
+    hold_id: fields.RowId, body: ReviewRequest, rt: deps.RuntimeDep, session: deps.StaffDep
 ) -> HoldReleased:
     """The consumption was real: deduct it now (energy and per-unit charges at this month's slab)."""
     done = staff_desk.release_hold(rt.ctx, hold_id=hold_id, by=session.subject, note=body.note, now=rt.now())
@@ -159,7 +159,9 @@ def release_hold(
 
 
 @access.route(router, "POST", "/holds/{hold_id}/dismiss", Role.BILLING)
-def dismiss_hold(hold_id: int, body: ReviewRequest, rt: deps.RuntimeDep, session: deps.StaffDep) -> HoldView:
+def dismiss_hold(
+    hold_id: fields.RowId, body: ReviewRequest, rt: deps.RuntimeDep, session: deps.StaffDep
+) -> HoldView:
     """The consumption was not real (a meter fault): the consumer never pays it."""
     done = holds.dismiss(rt.ctx, hold_id=hold_id, by=session.subject, note=body.note, now=rt.now())
     return HoldView.of(done)
