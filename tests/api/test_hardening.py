@@ -221,3 +221,39 @@ def test_the_server_runs_without_a_server_banner() -> None:
     from wattwallet.api import server
 
     assert server.UVICORN_OPTIONS["server_header"] is False  # and tests/api/test_serve_process.py
+
+
+# --- 10: money is a real JSON integer -------------------------------------------------------------
+
+NOT_INTEGERS = [True, 10000.0, "10000", 1e4, [10000]]
+
+
+@pytest.mark.parametrize("amount", NOT_INTEGERS, ids=repr)
+def test_money_is_taken_only_as_a_json_integer_on_every_route(api: Api, consumer: Any, amount: Any) -> None:
+    service_no, mobile = consumer(1, first_recharge_done=True)
+    auth = bearer(api.consumer_token(service_no, mobile))
+    key = api.agent_key()
+    good = api.client.post(
+        f"/api/v1/me/connections/{service_no}/payment-intents",
+        json={"amount_paise": 10_000, "channel": "portal"},
+        headers=auth,
+    )
+    assert good.status_code == 201, good.text
+    before = table_counts(api.ctx.store)
+    asked = {
+        "intent": api.client.post(
+            f"/api/v1/me/connections/{service_no}/payment-intents",
+            json={"amount_paise": amount, "channel": "portal"},
+            headers=auth,
+        ),
+        "agent": api.client.post(
+            "/api/v1/agent/recharges",
+            json={"service_no": service_no, "amount_paise": amount, "reference": "R-1"},
+            headers={"X-API-Key": key},
+        ),
+        "webhook": gateway.deliver(api, gateway.event(good.json(), amount_paise=amount, paid_at=api.clock())),
+    }
+    for route, answer in asked.items():
+        assert answer.status_code == 422, (route, answer.text)
+        assert answer.json()["code"] in {"request_invalid", "webhook_event_invalid"}, route
+    assert table_counts(api.ctx.store) == before

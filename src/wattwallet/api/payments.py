@@ -9,14 +9,14 @@ import pydantic
 from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from wattwallet.api import deps
-from wattwallet.domain import errors, money
+from wattwallet.api import deps, fields
+from wattwallet.domain import errors
 from wattwallet.services import consumer_access, payments
 
 router = APIRouter(tags=["payments"])
 
 WEBHOOK_BODY_LIMIT = 64 * 1024
-Paise = Annotated[int, Field(gt=0, le=money.MAX_AMOUNT_PAISE, examples=[50_000])]
+Paise = fields.Paise
 
 
 class PaymentTooLarge(errors.WattWalletError):
