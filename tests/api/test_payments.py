@@ -198,6 +198,35 @@ def test_two_events_for_one_intent_are_one_recharge(api: Api, consumer: Any) -> 
     assert balance(api, service_no) == 50_000
 
 
+def test_a_second_success_keeps_the_first_paid_at_and_records_the_disagreement(
+    api: Api, consumer: Any
+) -> None:
+    service_no, intent = intent_for(api, consumer)
+    paid = api.clock() - dt.timedelta(minutes=3)
+    first = gateway.deliver(api, gateway.event(intent, paid_at=paid))
+    assert first.json()["result"] == "credited"
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    second = gateway.deliver(api, gateway.event(intent, paid_at=epoch))
+    assert second.status_code == 200, second.text
+    got = second.json()
+    assert (got["result"], got["receipt_no"], got["code"]) == (
+        "credited",
+        first.json()["receipt_no"],
+        "paid_at_disagrees",
+    )
+    assert "1970-01-01" in got["detail"]
+    assert intent_row(api, intent["id"]).paid_at == paid
+    (row,) = recharge_rows(api, service_no)
+    assert row.paid_at == paid
+    e = schema.gateway_events
+    with api.ctx.store.read() as conn:
+        stored = conn.execute(sa.select(e.c.outcome).where(e.c.event_id == got["event_id"])).scalar_one()
+    assert '"paid_at_disagrees"' in stored
+    # The same time again is no disagreement.
+    third = gateway.deliver(api, gateway.event(intent, paid_at=paid))
+    assert third.json()["code"] is None
+
+
 # --- the webhook: what it refuses, writing nothing --------------------------------------------------
 
 

@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 from typing import Any
@@ -23,9 +24,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import connection, errors, money, recharge
+from wattwallet.domain import clock, connection, errors, money, recharge
 from wattwallet.services import recharges
 from wattwallet.store import schema
+
+log = logging.getLogger(__name__)
 
 ONLINE_CHANNELS = (recharge.Channel.PORTAL, recharge.Channel.APP)
 INTENT_PREFIX = "pi_"
@@ -40,6 +43,8 @@ REFUSED = "refused"  # paid, but a recharge rule refused it: the intent failed, 
 PAYMENT_FAILED = "payment_failed"  # the gateway says the payment failed: nothing was taken
 IGNORED = "ignored"  # nothing to do (a failure reported after the intent was credited)
 AMOUNT_MISMATCH = "amount_mismatch"  # paid another amount than the intent's: left for staff
+# A later event names another payment time than the first confirmation: the first is kept.
+PAID_AT_DISAGREES = "paid_at_disagrees"
 
 _SIGNATURE_PART = re.compile(r"^\s*([a-z0-9]+)=([^\s,]+)\s*$")
 _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -345,7 +350,9 @@ def _record(ctx: Context, event: Event, outcome: Outcome, *, now: dt.datetime) -
 
 
 def _apply(conn: Connection, row: Any, event: Event, outcome: Outcome, *, now: dt.datetime) -> Outcome:
-    """The intent's new state. A credit always wins; nothing moves a credited intent back."""
+    """The intent's new state. A credit always wins; nothing moves a credited intent back. The first
+    confirmed payment time stays: a later event that names another is recorded as disagreeing (its
+    stored outcome says both), and changes nothing."""
     values: dict[str, Any] = {}
     if outcome.result == CREDITED:
         values = {"status": SUCCEEDED, "receipt_no": outcome.receipt_no, "paid_at": event.paid_at}
@@ -362,6 +369,23 @@ def _apply(conn: Connection, row: Any, event: Event, outcome: Outcome, *, now: d
         values = {"status": FAILED, "paid_at": event.paid_at}
     elif outcome.result == PAYMENT_FAILED:
         values = {"status": FAILED}
+    if row.paid_at is not None and "paid_at" in values:
+        del values["paid_at"]
+        if event.paid_at is not None and event.paid_at != row.paid_at:
+            first, claimed = clock.ist_iso(row.paid_at), clock.ist_iso(event.paid_at)
+            log.warning(
+                "payment intent %s: event %s says paid at %s, first confirmed %s; kept the first",
+                row.id,
+                event.event_id,
+                claimed,
+                first,
+            )
+            outcome = dataclasses.replace(
+                outcome,
+                code=outcome.code or PAID_AT_DISAGREES,
+                detail=f"{outcome.detail + '; ' if outcome.detail else ''}this event says paid at {claimed}, "
+                f"the first confirmation {first}: the first is kept",
+            )
     if values:
         if event.gateway_payment_id:
             values["gateway_payment_id"] = event.gateway_payment_id
