@@ -147,6 +147,23 @@ def test_an_intent_is_only_for_online_channels(api: Api, consumer: Any) -> None:
     assert start(api, service_no, auth, 0).status_code == 422
 
 
+def test_one_consumer_may_start_only_so_many_intents_per_window(api: Api, consumer: Any) -> None:
+    service_no, auth = signed_in(api, consumer, 1)
+    limit = api.settings.payment_intents_per_window
+    assert limit == 10  # the default
+    for _ in range(limit):
+        assert start(api, service_no, auth, 50_000).status_code == 201
+    before = table_counts(api.ctx.store)
+    refused = start(api, service_no, auth, 50_000)
+    assert (refused.status_code, refused.json()["code"]) == (429, "payment_intents_rate_limited")
+    assert 0 < int(refused.headers["Retry-After"]) <= 600
+    assert table_counts(api.ctx.store) == before
+    other, other_auth = signed_in(api, consumer, 2)
+    assert start(api, other, other_auth, 50_000).status_code == 201  # per consumer, not global
+    api.clock.advance(minutes=api.settings.payment_intent_window_minutes, seconds=1)
+    assert start(api, service_no, auth, 50_000).status_code == 201
+
+
 # --- the webhook: the happy path and its repeats ----------------------------------------------------
 
 

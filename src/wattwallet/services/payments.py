@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 import secrets
 from typing import Any
@@ -52,6 +53,12 @@ _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 class ChannelNotOnline(errors.InvalidInput):
     code = "channel_not_online"
+
+
+class IntentsRateLimited(errors.RateLimited):
+    """One consumer started more payment intents in the window than the setting allows."""
+
+    code = "payment_intents_rate_limited"
 
 
 class IntentNotFound(errors.NotFound):
@@ -147,12 +154,30 @@ def online_channel(raw: object) -> recharge.Channel:
     return chosen
 
 
+@dataclasses.dataclass(frozen=True)
+class IntentLimit:
+    """At most `count` intents per `window_minutes` for the connections of one mobile (a consumer)."""
+
+    holder: str
+    count: int
+    window_minutes: int
+
+
 def create_intent(
-    ctx: Context, *, service_no: str, amount_paise: int, channel: str, now: dt.datetime, minutes: int
+    ctx: Context,
+    *,
+    service_no: str,
+    amount_paise: int,
+    channel: str,
+    now: dt.datetime,
+    minutes: int,
+    limit: IntentLimit | None = None,
 ) -> Intent:
     """An intent to pay `amount_paise` online, refused now with the recharge rule's own code if the
     recharge would be refused when paid (first-recharge minimum, multiples of ₹100, terminated,
-    postpaid). It can be paid for `minutes`."""
+    postpaid). It can be paid for `minutes`. With a `limit`, `IntentsRateLimited` once the consumer
+    has started as many intents in its window (counted across all their connections, under a lock
+    on them, so parallel requests cannot slip past it)."""
     chosen = online_channel(channel)
     number = connection.service_number(service_no)
     recharges.check(ctx, service_no=number, amount_paise=amount_paise, now=now)
@@ -173,8 +198,29 @@ def create_intent(
     del values["problem"]
     values["channel"] = chosen.value
     with ctx.store.write() as conn:
+        if limit is not None:
+            _check_limit(conn, limit, now=now)
         conn.execute(sa.insert(schema.payment_intents).values(**values))
     return intent
+
+
+def _check_limit(conn: Connection, limit: IntentLimit, *, now: dt.datetime) -> None:
+    p, c = schema.payment_intents, schema.connections
+    if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already holds the write lock
+        conn.execute(sa.select(c.c.service_no).where(c.c.mobile == limit.holder).with_for_update()).all()
+    window = dt.timedelta(minutes=limit.window_minutes)
+    count, oldest = conn.execute(
+        sa.select(sa.func.count(), sa.func.min(p.c.created_at))
+        .select_from(p.join(c, c.c.service_no == p.c.service_no))
+        .where(c.c.mobile == limit.holder, p.c.created_at > now - window)
+    ).one()
+    if count >= limit.count:
+        wait = max(1, math.ceil((oldest + window - now).total_seconds()))
+        raise IntentsRateLimited(
+            f"at most {limit.count} online recharges may be started per {limit.window_minutes} minutes; "
+            f"try again in {wait} seconds",
+            retry_after_seconds=wait,
+        )
 
 
 def get_intent(ctx: Context, *, intent_id: str) -> Intent:
