@@ -42,6 +42,7 @@ KIND_FIGURES: dict[str, set[str]] = {
     "otp_sign_in": {"otp", "minutes"},
     "otp_mobile_change": {"otp", "minutes"},
     "mobile_changed": {"new_mobile_masked", "via"},
+    "refund_due": {"amount"},
 }
 
 SERVICE_NO = "1234567890123"

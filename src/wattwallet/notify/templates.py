@@ -54,6 +54,7 @@ KINDS: Final[tuple[str, ...]] = (
     "otp_sign_in",
     "otp_mobile_change",
     "mobile_changed",
+    "refund_due",
 )
 LANGUAGES: Final[tuple[str, ...]] = ("en", "te")
 _BABEL_LOCALE: Final[Mapping[str, str]] = {"en": "en_IN", "te": "te_IN"}
