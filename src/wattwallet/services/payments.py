@@ -4,8 +4,10 @@ The intent checks the recharge rules before the consumer pays, so a bad amount i
 money is taken. The webhook is believed only with a valid, fresh HMAC signature. Every event id is
 taken once (a replay gets the stored outcome) and the recharge is idempotent by (intent channel,
 intent id), so any number of deliveries of any number of events for one intent credit it once.
-Money the gateway took but a rule then refuses (the connection was terminated meanwhile) is never
-dropped: the intent is marked failed with the reason and a refund due, for staff to return it.
+Money the gateway took but a rule then refuses (the connection was terminated meanwhile, or the first
+recharge was made by another channel so ₹550 is no longer a valid amount), or took in another amount
+than the intent's, is never dropped: the intent is marked with the reason and a refund due, and the
+refund goes into the staff's queue (`services.refunds`) with a message to the consumer.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
 from wattwallet.domain import clock, connection, errors, money, recharge
-from wattwallet.services import recharges
+from wattwallet.services import recharges, refunds
 from wattwallet.store import schema
 
 log = logging.getLogger(__name__)
@@ -320,12 +322,20 @@ def _take(ctx: Context, event: Event, *, now: dt.datetime) -> Outcome:
     if event.type not in (SUCCEEDED_EVENT, FAILED_EVENT):
         raise EventInvalid(f"unknown event type {event.type!r}")
     if event.amount != intent.amount:
+        taken = event.type == SUCCEEDED_EVENT
         detail = (
             f"the gateway reports {money.inr(event.amount)} against an intent of "
-            f"{money.inr(intent.amount)}: nothing was credited; staff will look into it"
+            f"{money.inr(intent.amount)}: nothing was credited; "
+            + ("the payment is to be refunded" if taken else "staff will look into it")
         )
         outcome = Outcome(
-            event.event_id, intent.id, AMOUNT_MISMATCH, intent.status, code=AmountMismatch.code, detail=detail
+            event.event_id,
+            intent.id,
+            AMOUNT_MISMATCH,
+            intent.status,
+            code=AmountMismatch.code,
+            detail=detail,
+            refund_due=taken,
         )
         return _record(ctx, event, outcome, now=now)
     if event.type == FAILED_EVENT:
@@ -377,6 +387,19 @@ def _record(ctx: Context, event: Event, outcome: Outcome, *, now: dt.datetime) -
             if stored is not None:
                 return stored
             outcome = _apply(conn, row, event, outcome, now=now)
+            if outcome.refund_due and outcome.result in (REFUSED, AMOUNT_MISMATCH):
+                # Money taken and not credited: into the staff's refund queue, the consumer told.
+                refunds.record(
+                    conn,
+                    intent_id=row.id,
+                    service_no=row.service_no,
+                    amount=event.amount,
+                    code=outcome.code or outcome.result,
+                    detail=outcome.detail or "",
+                    event_id=event.event_id,
+                    gateway_payment_id=event.gateway_payment_id,
+                    now=now,
+                )
             conn.execute(
                 sa.insert(schema.gateway_events).values(
                     event_id=event.event_id,
@@ -443,7 +466,10 @@ def _apply(conn: Connection, row: Any, event: Event, outcome: Outcome, *, now: d
 def _raise_or_return(outcome: Outcome) -> Outcome:
     if outcome.result == AMOUNT_MISMATCH:
         raise AmountMismatch(
-            outcome.detail or "amount mismatch", event_id=outcome.event_id, intent_id=outcome.intent_id
+            outcome.detail or "amount mismatch",
+            event_id=outcome.event_id,
+            intent_id=outcome.intent_id,
+            refund_due=outcome.refund_due,
         )
     return outcome
 
