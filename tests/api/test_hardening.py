@@ -4,7 +4,10 @@ parameters bounded, no redirect to the caller's Host, and the security headers."
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -200,6 +203,11 @@ def test_the_docs_load_nothing_from_elsewhere_and_carry_a_csp(api: Api) -> None:
     assert "http://" not in answer.text and "https://" not in answer.text, answer.text
     csp = answer.headers["content-security-policy"]
     assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    script_src = next(part for part in csp.split(";") if part.strip().startswith("script-src"))
+    assert "'unsafe-inline'" not in script_src and "'sha256-" in script_src
+    (inline,) = re.findall(r"<script>(.*?)</script>", answer.text, flags=re.S)
+    digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+    assert f"'sha256-{digest}'" in script_src
     for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
         found = api.client.get(f"/api/v1/docs/assets/{asset}")
         assert found.status_code == 200 and len(found.content) > 10_000, asset

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
+import re
 from collections.abc import AsyncIterator
 
 import swagger_ui_bundle  # type: ignore[import-untyped]
@@ -19,10 +22,7 @@ from wattwallet.jobs import background as jobs
 API_PREFIX = "/api/v1"
 # Answers about someone (sign-in, a consumer's own data, staff look-ups, receipts): never cached.
 PERSONAL = ("auth", "me", "staff", "agent", "payments")
-DOCS_CSP = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-)
+DOCS_ASSETS = f"{API_PREFIX}/docs/assets"
 
 
 def create_app(
@@ -61,30 +61,48 @@ def create_app(
     routers = (auth.router, consumer.router, staff.router, deliveries.router, payments.router, agents.router)
     for router in routers:
         app.include_router(router, prefix=API_PREFIX, responses=problems.RESPONSES)
+    page = _docs_page()
     if settings.docs:
-        _serve_docs(app)
+        _serve_docs(app, page)
     app.add_middleware(
         hardening.Guard,
         max_body_bytes=settings.max_body_bytes,
         hsts_seconds=settings.hsts_seconds,
         no_store_prefixes=tuple(f"{API_PREFIX}/{part}" for part in PERSONAL),
         docs_path=f"{API_PREFIX}/docs",
-        docs_csp=DOCS_CSP,
+        docs_csp=_docs_csp(page),
     )
     return app
 
 
-def _serve_docs(app: FastAPI) -> None:
-    """Swagger UI from the swagger-ui-bundle package: no script, style or font from another site."""
-    assets = f"{API_PREFIX}/docs/assets"
-    app.mount(assets, StaticFiles(directory=str(swagger_ui_bundle.swagger_ui_path)), name="docs-assets")
+def _docs_page() -> bytes:
+    """Swagger UI's page, its script and style from the swagger-ui-bundle package (no CDN)."""
+    page = get_swagger_ui_html(
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        title="WattWallet API",
+        swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+    )
+    return bytes(page.body)
+
+
+def _docs_csp(page: bytes) -> str:
+    """Only this origin, and of inline script only the page's own (by its hash); no framing."""
+    inline = [
+        "'sha256-" + base64.b64encode(hashlib.sha256(found).digest()).decode() + "'"
+        for found in re.findall(rb"<script>(.*?)</script>", page, flags=re.S)
+    ]
+    return (
+        f"default-src 'none'; script-src 'self' {' '.join(inline)}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+        "form-action 'none'"
+    )
+
+
+def _serve_docs(app: FastAPI, page: bytes) -> None:
+    app.mount(DOCS_ASSETS, StaticFiles(directory=str(swagger_ui_bundle.swagger_ui_path)), name="docs-assets")
 
     @app.get(f"{API_PREFIX}/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=f"{API_PREFIX}/openapi.json",
-            title="WattWallet API",
-            swagger_js_url=f"{assets}/swagger-ui-bundle.js",
-            swagger_css_url=f"{assets}/swagger-ui.css",
-            swagger_favicon_url=f"{assets}/favicon-32x32.png",
-        )
+        return HTMLResponse(page)
