@@ -213,7 +213,7 @@ def test_disconnection_queue_jobs_and_compliance(url: str, wall: WallClock) -> N
     assert report["disconnections"] == 1
     assert report["disconnections_outside_window"] == 0
     assert report["disconnections_without_alerts_and_emergency_credit"] == 0
-    assert report["breaches"] == {"outside_window": [], "without_warnings": []}
+    assert report["breaches"] == {"outside_window": [], "without_warnings": [], "backdated_recharges": []}
     text = ok(url, "report", "compliance", "--from", "2025-06-01", "--to", "2025-06-30").stdout
     assert "disconnections: 1\n" in text and "disconnections outside the window: 0\n" in text
     assert "breaches" not in text
@@ -427,7 +427,8 @@ def test_report_compliance_json_and_bad_periods(url: str, wall: WallClock) -> No
         "disconnections_outside_window": 0,
         "disconnections_without_alerts_and_emergency_credit": 0,
         "terminations": 0,
-        "breaches": {"outside_window": [], "without_warnings": []},
+        "backdated_recharges": 0,
+        "breaches": {"outside_window": [], "without_warnings": [], "backdated_recharges": []},
     }
     text = ok(url, "report", "compliance", "--from", "2025-06-01", "--to", "2025-06-30").stdout
     assert text.splitlines() == [
@@ -439,6 +440,7 @@ def test_report_compliance_json_and_bad_periods(url: str, wall: WallClock) -> No
         "disconnections outside the window: 0",
         "disconnections without the three alerts and emergency credit: 0",
         "terminations: 0",
+        "recharges back-dated by agents or counters: 0",
     ]
     refused(url, "report", "compliance", "--from", "2025-06-30", "--to", "2025-06-01", code="period_invalid")
     refused(url, "report", "compliance", "--from", "June", "--to", "2025-06-01", code="invalid_day")

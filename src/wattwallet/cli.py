@@ -19,6 +19,7 @@ from wattwallet.commands import api as api_commands
 from wattwallet.commands import calendar as calendar_commands
 from wattwallet.commands import common
 from wattwallet.commands import lifecycle as lifecycle_commands
+from wattwallet.commands import refunds as refund_commands
 from wattwallet.commands import simulate as simulate_commands
 from wattwallet.commands import templates as template_commands
 from wattwallet.domain import clock, money
@@ -53,6 +54,7 @@ app.add_typer(calendar_commands.app, name="calendar")
 app.add_typer(api_commands.staff_app, name="staff")
 app.add_typer(agent_commands.app, name="agent")
 app.add_typer(template_commands.app, name="templates")
+app.add_typer(refund_commands.app, name="refunds")
 app.command("serve")(api_commands.serve)
 app.command("worker")(api_commands.worker)
 app.command("simulate-meters")(simulate_commands.simulate_meters)

@@ -34,6 +34,22 @@ class ApiSettings(BaseModel):
     dev_sms_inbox: Path | None = Field(
         None, description="Until an SMS gateway is configured: append OTP and other texts here (JSON lines)"
     )
+    # Hardening (issue 17): request size, transport headers, the docs page, payment-intent rate.
+    max_body_bytes: int = Field(
+        64 * 1024, gt=0, description="Largest request body taken on any route; larger answers 413"
+    )
+    hsts_seconds: int = Field(
+        31_536_000,
+        ge=0,
+        description="Strict-Transport-Security max-age sent on answers served over HTTPS (0: none)",
+    )
+    docs: bool = Field(True, description="Serve the interactive docs at /api/v1/docs (openapi.json always)")
+    payment_intents_per_window: int = Field(
+        10, gt=0, description="Payment intents one consumer (signed-in mobile) may start per window"
+    )
+    payment_intent_window_minutes: int = Field(
+        10, gt=0, description="The window of payment_intents_per_window, minutes"
+    )
 
 
 class Settings(BaseSettings):

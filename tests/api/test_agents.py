@@ -242,3 +242,38 @@ def test_agent_commands_print_the_key_once_and_rotate_it(api: Api, consumer: Any
     assert bad.exit_code == 2 and "[agent_invalid]" in bad.stderr
     unknown = wattwallet("agent", "rotate-key", "AG00000000")
     assert unknown.exit_code == 2 and "[agent_not_found]" in unknown.stderr
+
+
+def test_back_dating_is_bounded_and_what_is_allowed_shows_in_the_compliance_report(
+    api: Api, consumer: Any
+) -> None:
+    from tests.api.conftest import bearer
+
+    service_no, _ = consumer(1, first_recharge_done=True)
+    outlet = new_agent(api)
+    hours = api.ctx.policy.recharge_backdate_max_hours
+    assert hours == 72  # the default
+    before = table_counts(api.ctx.store)
+    for paid in (dt.datetime(1970, 1, 1, tzinfo=dt.UTC), api.clock() - dt.timedelta(hours=hours, seconds=1)):
+        refused = pay(api, outlet, service_no, 10_000, f"OLD-{paid.year}", paid_at=paid.isoformat())
+        assert (refused.status_code, refused.json()["code"]) == (422, "paid_at_too_old"), refused.text
+    assert table_counts(api.ctx.store) == before
+    # Within the bound it is taken, and the compliance report names it with the agent.
+    paid = api.clock() - dt.timedelta(hours=hours - 1)
+    taken = pay(api, outlet, service_no, 10_000, "LATE-1", paid_at=paid.isoformat())
+    assert taken.status_code == 201, taken.text
+    assert pay(api, outlet, service_no, 10_000, "NOW-1").status_code == 201  # not back-dated
+    auth = bearer(api.staff_token("billing"))
+    day = api.clock().astimezone(dt.timezone(dt.timedelta(hours=5, minutes=30))).date().isoformat()
+    report = api.client.get(
+        "/api/v1/staff/reports/compliance", params={"from": day, "to": day}, headers=auth
+    ).json()
+    assert report["backdated_recharges"] == 1, report
+    (line,) = report["breaches"]["backdated_recharges"]
+    assert taken.json()["receipt_no"] in line and outlet.agent.id in line and "71.0 hours back" in line
+    # The counter is bounded the same way.
+    counter = bearer(api.staff_token("service_centre"))
+    old = (api.clock() - dt.timedelta(hours=hours + 1)).isoformat()
+    body = {"service_no": service_no, "amount_paise": 10_000, "reference": "CC-OLD", "paid_at": old}
+    at_counter = api.client.post("/api/v1/staff/recharges", json=body, headers=counter)
+    assert (at_counter.status_code, at_counter.json()["code"]) == (422, "paid_at_too_old")

@@ -147,6 +147,23 @@ def test_an_intent_is_only_for_online_channels(api: Api, consumer: Any) -> None:
     assert start(api, service_no, auth, 0).status_code == 422
 
 
+def test_one_consumer_may_start_only_so_many_intents_per_window(api: Api, consumer: Any) -> None:
+    service_no, auth = signed_in(api, consumer, 1)
+    limit = api.settings.payment_intents_per_window
+    assert limit == 10  # the default
+    for _ in range(limit):
+        assert start(api, service_no, auth, 50_000).status_code == 201
+    before = table_counts(api.ctx.store)
+    refused = start(api, service_no, auth, 50_000)
+    assert (refused.status_code, refused.json()["code"]) == (429, "payment_intents_rate_limited")
+    assert 0 < int(refused.headers["Retry-After"]) <= 600
+    assert table_counts(api.ctx.store) == before
+    other, other_auth = signed_in(api, consumer, 2)
+    assert start(api, other, other_auth, 50_000).status_code == 201  # per consumer, not global
+    api.clock.advance(minutes=api.settings.payment_intent_window_minutes, seconds=1)
+    assert start(api, service_no, auth, 50_000).status_code == 201
+
+
 # --- the webhook: the happy path and its repeats ----------------------------------------------------
 
 
@@ -196,6 +213,35 @@ def test_two_events_for_one_intent_are_one_recharge(api: Api, consumer: Any) -> 
     assert second.json()["result"] == "credited" and not second.json()["replayed"]
     assert len(recharge_rows(api, service_no)) == 1
     assert balance(api, service_no) == 50_000
+
+
+def test_a_second_success_keeps_the_first_paid_at_and_records_the_disagreement(
+    api: Api, consumer: Any
+) -> None:
+    service_no, intent = intent_for(api, consumer)
+    paid = api.clock() - dt.timedelta(minutes=3)
+    first = gateway.deliver(api, gateway.event(intent, paid_at=paid))
+    assert first.json()["result"] == "credited"
+    epoch = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+    second = gateway.deliver(api, gateway.event(intent, paid_at=epoch))
+    assert second.status_code == 200, second.text
+    got = second.json()
+    assert (got["result"], got["receipt_no"], got["code"]) == (
+        "credited",
+        first.json()["receipt_no"],
+        "paid_at_disagrees",
+    )
+    assert "1970-01-01" in got["detail"]
+    assert intent_row(api, intent["id"]).paid_at == paid
+    (row,) = recharge_rows(api, service_no)
+    assert row.paid_at == paid
+    e = schema.gateway_events
+    with api.ctx.store.read() as conn:
+        stored = conn.execute(sa.select(e.c.outcome).where(e.c.event_id == got["event_id"])).scalar_one()
+    assert '"paid_at_disagrees"' in stored
+    # The same time again is no disagreement.
+    third = gateway.deliver(api, gateway.event(intent, paid_at=paid))
+    assert third.json()["code"] is None
 
 
 # --- the webhook: what it refuses, writing nothing --------------------------------------------------

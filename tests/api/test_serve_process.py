@@ -76,3 +76,12 @@ def test_a_consumer_signs_in_against_a_running_server(
         assert missing.status_code == 404
         assert missing.headers["content-type"] == "application/problem+json"
         assert missing.json()["code"] == "route_not_found"
+
+
+def test_a_running_server_names_no_software_and_sends_the_security_headers(server: tuple[str, Path]) -> None:
+    base, _ = server
+    answer = httpx.get(f"{base}/api/v1/no-such-route", timeout=10)
+    assert "server" not in answer.headers, answer.headers
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    redirected = httpx.get(f"{base}/api/v1/openapi.json/", headers={"Host": "evil.example"}, timeout=10)
+    assert redirected.status_code == 404 and "location" not in redirected.headers

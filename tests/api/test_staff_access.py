@@ -35,6 +35,8 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/holds"): {"admin", "billing"},
     ("POST", "/holds/{hold_id}/release"): {"admin", "billing"},
     ("POST", "/holds/{hold_id}/dismiss"): {"admin", "billing"},
+    ("GET", "/refunds"): {"admin", "billing"},
+    ("POST", "/refunds/{refund_id}/refunded"): {"admin", "billing"},
     ("GET", "/calendar"): {"admin"},
     ("PUT", "/calendar/{day}"): {"admin"},
     ("GET", "/reports/compliance"): {"admin", "billing"},
@@ -62,6 +64,7 @@ def request(service_no: str, mobile: str, method: str, path: str) -> dict[str, A
         "service_no": service_no,
         "ref": "1912/DKT/1",
         "hold_id": "1",
+        "refund_id": "1",
         "day": "2025-08-16",
         "delivery_id": "1",
     }

@@ -44,6 +44,7 @@ KIND_FIGURES: dict[str, set[str]] = {
     "otp_sign_in": {"otp"},
     "otp_mobile_change": {"otp"},
     "mobile_changed": {"new_mobile_masked", "via"},
+    "refund_due": {"amount"},
 }
 
 SERVICE_NO = "1234567890123"

@@ -14,8 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, BaseModel, Field
 
-from wattwallet.api import deps
-from wattwallet.domain import money
+from wattwallet.api import deps, fields
 from wattwallet.services import agents, recharges
 
 
@@ -49,7 +48,7 @@ AgentDep = Annotated[agents.Agent, Depends(current_agent)]
 
 class AgentRecharge(BaseModel):
     service_no: Annotated[str, Field(min_length=1, max_length=32, examples=["1122334455667"])]
-    amount_paise: Annotated[int, Field(gt=0, le=money.MAX_AMOUNT_PAISE, examples=[20_000])]
+    amount_paise: fields.Paise
     reference: Annotated[
         str,
         Field(

@@ -22,6 +22,7 @@ from wattwallet.services import (
     connections,
     consumer_access,
     recharges,
+    refunds,
     self_service,
 )
 
@@ -175,6 +176,17 @@ class Complaint(BaseModel):
         )
 
 
+class Refund(BaseModel):
+    summary: str = Field(examples=["₹550.00 payment refused; refund due"])
+    amount_paise: int = Field(description="What was paid and is to be (or was) returned")
+    reason: str = Field(description="Why the payment could not be credited")
+    status: Literal["due", "refunded"]
+    payment_intent_id: str
+    recorded_at: fields.Instant
+    refunded_at: fields.Instant | None
+    refund_reference: str | None = Field(description="The payment gateway's refund reference")
+
+
 class LanguageChoice(BaseModel):
     language: connection.Language
 
@@ -284,6 +296,25 @@ def short_bills(number: Owned, rt: deps.RuntimeDep, limit: Limit = 30) -> list[S
             deducted_at=b.deducted_at,
         )
         for b in account_views.short_bills(rt.ctx, service_no=number, limit=limit)
+    ]
+
+
+@router.get(f"{CONNECTION}/refunds", summary="Payments taken but not credited, and their refunds")
+def refund_list(number: Owned, rt: deps.RuntimeDep) -> list[Refund]:
+    """A payment the gateway took that the rules then refused (e.g. ₹550 once the first recharge
+    was made elsewhere), newest first: due until the DISCOM returns it, then refunded."""
+    return [
+        Refund(
+            summary=r.summary,
+            amount_paise=r.amount,
+            reason=r.detail,
+            status="refunded" if r.status == refunds.REFUNDED else "due",
+            payment_intent_id=r.intent_id,
+            recorded_at=r.created_at,
+            refunded_at=r.refunded_at,
+            refund_reference=r.refund_reference,
+        )
+        for r in refunds.for_connection(rt.ctx, service_no=number)
     ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Self, cast
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, model_validator
 
 from wattwallet.api import consumer, deps, fields
@@ -70,9 +70,7 @@ def dead_letters(
 
 
 @access.route(staff_router, "POST", "/deliveries/{delivery_id}/retry", Role.HELPLINE)
-def send_again(
-    delivery_id: Annotated[int, Path(ge=1, le=2**63 - 1)], rt: deps.RuntimeDep, session: deps.StaffDep
-) -> DeliveryView:
+def send_again(delivery_id: fields.RowId, rt: deps.RuntimeDep, session: deps.StaffDep) -> DeliveryView:
     """Send a dead message again (e.g. after the number or the gateway was fixed): back to pending
     with a fresh set of attempts; the signed-in staff member is on record. Only dead ones: 409
     `delivery_not_dead` otherwise."""

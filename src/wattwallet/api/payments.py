@@ -9,14 +9,14 @@ import pydantic
 from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from wattwallet.api import deps
-from wattwallet.domain import errors, money
+from wattwallet.api import deps, fields
+from wattwallet.domain import errors
 from wattwallet.services import consumer_access, payments
 
 router = APIRouter(tags=["payments"])
 
 WEBHOOK_BODY_LIMIT = 64 * 1024
-Paise = Annotated[int, Field(gt=0, le=money.MAX_AMOUNT_PAISE, examples=[50_000])]
+Paise = fields.Paise
 
 
 class PaymentTooLarge(errors.WattWalletError):
@@ -105,7 +105,8 @@ def create_payment_intent(
     service_no: str, body: IntentRequest, rt: deps.RuntimeDep, session: deps.ConsumerDep
 ) -> PaymentIntent:
     """Checks the recharge rules now (first recharge at least the minimum, later ones multiples of
-    ₹100), so a recharge that would be refused is refused before the consumer pays."""
+    ₹100), so a recharge that would be refused is refused before the consumer pays. One consumer
+    may start a limited number per window (429 `payment_intents_rate_limited`, with Retry-After)."""
     number = consumer_access.check_owner(rt.ctx, session, service_no)
     now = rt.now()
     intent = payments.create_intent(
@@ -115,6 +116,11 @@ def create_payment_intent(
         channel=body.channel,
         now=now,
         minutes=rt.settings.payment_intent_minutes,
+        limit=payments.IntentLimit(
+            holder=session.subject,
+            count=rt.settings.payment_intents_per_window,
+            window_minutes=rt.settings.payment_intent_window_minutes,
+        ),
     )
     return _intent_out(intent, now)
 

@@ -112,6 +112,14 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's own answer to a body it could not decode (bad UTF-8, a UTF-16 BOM, nesting
+            # past the JSON parser's depth): malformed input, a 422 like any other.
+            return response(
+                422,
+                "body_malformed",
+                "the request body is not JSON this API can read (UTF-8, not nested too deeply)",
+            )
         code = {404: "route_not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return response(exc.status_code, code, str(exc.detail))
 

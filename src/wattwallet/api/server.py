@@ -22,6 +22,8 @@ from wattwallet.jobs import background
 # that finds the lock taken sleeps in growing steps, so more threads only lengthen the tail. (Agents'
 # recharges, the busiest route, do not use these: services.recharge_queue posts them in batches.)
 ROUTE_THREADS = {"postgresql": 6, "sqlite": 2}
+# How `serve` runs uvicorn: no `server: uvicorn` banner telling a prober what to aim at.
+UVICORN_OPTIONS: dict[str, Any] = {"server_header": False}
 
 
 def app_from_environment() -> FastAPI:

@@ -15,16 +15,12 @@ from fastapi.types import DecoratedCallable
 from pydantic import BaseModel, ConfigDict, Field
 
 from wattwallet.api import deps, fields
-from wattwallet.domain import money
 from wattwallet.services import sessions, staff
 
 ANY_ROLE: tuple[staff.Role, ...] = tuple(staff.Role)
 ROLES_KEY = "x-staff-roles"  # in each staff operation of the OpenAPI description
 
-Paise = Annotated[
-    int,
-    Field(strict=True, gt=0, le=money.MAX_AMOUNT_PAISE, description="Paise (₹1 = 100)", examples=[50_000]),
-]
+Paise = fields.Paise
 Reference = Annotated[
     str,
     Field(

@@ -72,6 +72,10 @@ class ComplianceMeasure(BaseModel):
 class ComplianceBreaches(BaseModel):
     outside_window: list[str]
     without_warnings: list[str]
+    backdated_recharges: list[str] = Field(
+        description="Agent and counter recharges whose payment time was given as more than 15 minutes "
+        "before they were recorded: receipt, channel, who, when paid, when recorded"
+    )
 
 
 class ComplianceReport(BaseModel):
@@ -88,6 +92,7 @@ class ComplianceReport(BaseModel):
     disconnections_outside_window: int = Field(description="Must be 0")
     disconnections_without_alerts_and_emergency_credit: int = Field(description="Must be 0")
     terminations: int
+    backdated_recharges: int = Field(description="Agent and counter recharges back-dated (see breaches)")
     breaches: ComplianceBreaches
 
 

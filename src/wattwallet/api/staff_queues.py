@@ -1,19 +1,19 @@
-"""Staff work queues: reconnection complaints, the disconnection queue, failing HES commands and
-held consumption awaiting review."""
+"""Staff work queues: reconnection complaints, the disconnection queue, failing HES commands, held
+consumption awaiting review, and refunds due."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Self
+from typing import Annotated, Literal, Self
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from wattwallet.api import deps
+from wattwallet.api import deps, fields
 from wattwallet.api import staff_access as access
 from wattwallet.hes import commands as hes_commands
-from wattwallet.services import complaints, holds, queues, staff, staff_desk
+from wattwallet.services import complaints, holds, queues, refunds, staff, staff_desk
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 Role = staff.Role
@@ -96,6 +96,32 @@ class ReviewRequest(access.Body):
     note: access.Note
 
 
+class RefundView(BaseModel):
+    id: int
+    intent_id: str = Field(description="The payment intent the money was paid for")
+    service_no: str
+    amount_paise: int = Field(description="What the gateway took, to be returned")
+    code: str = Field(description="Why it was not credited: the rule's code, or amount_mismatch")
+    detail: str
+    event_id: str = Field(description="The gateway event that reported the payment")
+    gateway_payment_id: str | None
+    status: Literal["due", "refunded"]
+    created_at: access.Instant
+    refunded_at: access.Instant | None
+    refunded_by: str | None = Field(description="The staff member who marked it refunded")
+    refund_reference: str | None = Field(description="The gateway's refund reference")
+
+    @classmethod
+    def of(cls, r: refunds.Refund) -> Self:
+        fields = dataclasses.asdict(r)
+        fields["amount_paise"] = fields.pop("amount")
+        return cls.model_validate(fields)
+
+
+class RefundDone(access.Body):
+    reference: access.Reference = Field(description="The gateway's refund reference (kept)")
+
+
 @access.route(router, "GET", "/complaints", Role.HELPLINE, Role.SERVICE_CENTRE)
 def complaint_queue(rt: deps.RuntimeDep, open_only: bool = True) -> list[ComplaintView]:
     """Reconnection complaints, nearest deadline first; `overdue` marks those past 4 hours."""
@@ -151,7 +177,7 @@ def held_consumption(rt: deps.RuntimeDep, open_only: bool = True) -> list[HoldVi
 
 @access.route(router, "POST", "/holds/{hold_id}/release", Role.BILLING)
 def release_hold(
-    hold_id: int, body: ReviewRequest, rt: deps.RuntimeDep, session: deps.StaffDep
+    hold_id: fields.RowId, body: ReviewRequest, rt: deps.RuntimeDep, session: deps.StaffDep
 ) -> HoldReleased:
     """The consumption was real: deduct it now (energy and per-unit charges at this month's slab)."""
     done = staff_desk.release_hold(rt.ctx, hold_id=hold_id, by=session.subject, note=body.note, now=rt.now())
@@ -159,7 +185,35 @@ def release_hold(
 
 
 @access.route(router, "POST", "/holds/{hold_id}/dismiss", Role.BILLING)
-def dismiss_hold(hold_id: int, body: ReviewRequest, rt: deps.RuntimeDep, session: deps.StaffDep) -> HoldView:
+def dismiss_hold(
+    hold_id: fields.RowId, body: ReviewRequest, rt: deps.RuntimeDep, session: deps.StaffDep
+) -> HoldView:
     """The consumption was not real (a meter fault): the consumer never pays it."""
     done = holds.dismiss(rt.ctx, hold_id=hold_id, by=session.subject, note=body.note, now=rt.now())
     return HoldView.of(done)
+
+
+@access.route(router, "GET", "/refunds", Role.BILLING)
+def refund_queue(
+    rt: deps.RuntimeDep,
+    status: Annotated[
+        Literal["due", "refunded", "all"], Query(description="Which refunds: due (default), refunded, all")
+    ] = "due",
+) -> list[RefundView]:
+    """Money the payment gateway took that was never credited (a rule refused the payment after it
+    was taken, or the gateway reported another amount than the intent's), oldest first."""
+    found = refunds.listing(rt.ctx, status=None if status == "all" else status)
+    return [RefundView.of(r) for r in found]
+
+
+@access.route(router, "POST", "/refunds/{refund_id}/refunded", Role.BILLING)
+def mark_refunded(
+    refund_id: fields.RowId, body: RefundDone, rt: deps.RuntimeDep, session: deps.StaffDep
+) -> RefundView:
+    """The money was returned through the gateway: its refund reference, the signed-in staff member
+    and the time are kept. A refund marked before answers 409 `refund_already_refunded`; an unknown
+    id 404 `refund_not_found`."""
+    done = refunds.mark_refunded(
+        rt.ctx, refund_id=refund_id, reference=body.reference, by=session.subject, now=rt.now()
+    )
+    return RefundView.of(done)

@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from wattwallet.api import server as api_server
 from wattwallet.commands import common
 from wattwallet.jobs import background, runner
 from wattwallet.services import staff
@@ -52,6 +53,7 @@ def serve(
         workers=workers,
         log_level=log_level,
         access_log=log_level == "debug",
+        **api_server.UVICORN_OPTIONS,
     )
 
 

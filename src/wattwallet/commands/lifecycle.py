@@ -522,10 +522,12 @@ def report_compliance(
         "disconnections without the three alerts and emergency credit: "
         f"{len(result.disconnections_without_warnings)}",
         f"terminations: {result.terminations}",
+        f"recharges back-dated by agents or counters: {len(result.backdated)}",
     ]
     for title, breaches in (
         ("outside the window", result.disconnections_outside_window),
         ("without the alerts and emergency credit", result.disconnections_without_warnings),
+        ("back-dated recharges", result.backdated),
     ):
         if breaches:
             lines.append(f"breaches, {title}:")

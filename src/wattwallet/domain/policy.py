@@ -24,6 +24,9 @@ class Policy(BaseModel):
         100, ge=0, le=100, description="At most this share of each recharge goes to pending dues"
     )
     recharge_reflection_minutes: int = Field(15, gt=0, description="A recharge must reflect within this")
+    recharge_backdate_max_hours: int = Field(
+        72, gt=0, description="A paid_at given by an agent or a counter may be at most this far back"
+    )
 
     # Daily deduction and average daily consumption (§2, §3)
     daily_cycle_time: dt.time = Field(dt.time(6, 0), description="When the daily cycle runs, IST")

@@ -46,6 +46,7 @@ KINDS: Final[tuple[str, ...]] = (
     "otp_sign_in",
     "otp_mobile_change",
     "mobile_changed",
+    "refund_due",
 )
 LANGUAGES: Final[tuple[str, ...]] = ("en", "te")
 

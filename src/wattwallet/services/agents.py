@@ -227,6 +227,7 @@ def recharge_wallet(
     """A cash recharge taken by the agent: idempotent by the agent's own reference, and counted against
     its limit for the IST day it is recorded on, inside the recharge's transaction."""
     own = _own_reference(agent, reference)
+    recharges.check_backdate(ctx, paid_at=paid_at, now=now, taker=f"agent {agent.id}")
     receipt = recharges.recharge_wallet(
         ctx,
         service_no=service_no,
@@ -290,6 +291,9 @@ def recharge_many(
             try:
                 if isinstance(agent, errors.WattWalletError):
                     raise agent
+                recharges.check_backdate(
+                    ctx, paid_at=item.paid_at, now=item.received_at or now, taker=f"agent {agent.id}"
+                )
                 requests.append(
                     recharges.request(
                         item.service_no,

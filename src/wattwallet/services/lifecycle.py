@@ -294,9 +294,7 @@ def _after_recharge(
                 return _reconnect(conn, target, paid_at=recharged.paid_at, now=now)
             commands.postpone(conn, command_id=waiting, until=now, only_pending=True)  # no more back-off
             return waiting
-        needed = reconnection.amount_needed(
-            wallet_paise=wallet, dues_paise=recharged.dues, rules=ctx.policy
-        )
+        needed = reconnection.amount_needed(wallet_paise=wallet, dues_paise=recharged.dues, rules=ctx.policy)
         message = notifications.Message(
             target.service_no,
             target.language.value,

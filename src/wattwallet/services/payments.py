@@ -4,8 +4,10 @@ The intent checks the recharge rules before the consumer pays, so a bad amount i
 money is taken. The webhook is believed only with a valid, fresh HMAC signature. Every event id is
 taken once (a replay gets the stored outcome) and the recharge is idempotent by (intent channel,
 intent id), so any number of deliveries of any number of events for one intent credit it once.
-Money the gateway took but a rule then refuses (the connection was terminated meanwhile) is never
-dropped: the intent is marked failed with the reason and a refund due, for staff to return it.
+Money the gateway took but a rule then refuses (the connection was terminated meanwhile, or the first
+recharge was made by another channel so ₹550 is no longer a valid amount), or took in another amount
+than the intent's, is never dropped: the intent is marked with the reason and a refund due, and the
+refund goes into the staff's queue (`services.refunds`) with a message to the consumer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import logging
+import math
 import re
 import secrets
 from typing import Any
@@ -23,9 +27,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import connection, errors, money, recharge
-from wattwallet.services import recharges
+from wattwallet.domain import clock, connection, errors, money, recharge
+from wattwallet.services import recharges, refunds
 from wattwallet.store import schema
+
+log = logging.getLogger(__name__)
 
 ONLINE_CHANNELS = (recharge.Channel.PORTAL, recharge.Channel.APP)
 INTENT_PREFIX = "pi_"
@@ -40,6 +46,8 @@ REFUSED = "refused"  # paid, but a recharge rule refused it: the intent failed, 
 PAYMENT_FAILED = "payment_failed"  # the gateway says the payment failed: nothing was taken
 IGNORED = "ignored"  # nothing to do (a failure reported after the intent was credited)
 AMOUNT_MISMATCH = "amount_mismatch"  # paid another amount than the intent's: left for staff
+# A later event names another payment time than the first confirmation: the first is kept.
+PAID_AT_DISAGREES = "paid_at_disagrees"
 
 _SIGNATURE_PART = re.compile(r"^\s*([a-z0-9]+)=([^\s,]+)\s*$")
 _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
@@ -47,6 +55,12 @@ _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 class ChannelNotOnline(errors.InvalidInput):
     code = "channel_not_online"
+
+
+class IntentsRateLimited(errors.RateLimited):
+    """One consumer started more payment intents in the window than the setting allows."""
+
+    code = "payment_intents_rate_limited"
 
 
 class IntentNotFound(errors.NotFound):
@@ -142,12 +156,30 @@ def online_channel(raw: object) -> recharge.Channel:
     return chosen
 
 
+@dataclasses.dataclass(frozen=True)
+class IntentLimit:
+    """At most `count` intents per `window_minutes` for the connections of one mobile (a consumer)."""
+
+    holder: str
+    count: int
+    window_minutes: int
+
+
 def create_intent(
-    ctx: Context, *, service_no: str, amount_paise: int, channel: str, now: dt.datetime, minutes: int
+    ctx: Context,
+    *,
+    service_no: str,
+    amount_paise: int,
+    channel: str,
+    now: dt.datetime,
+    minutes: int,
+    limit: IntentLimit | None = None,
 ) -> Intent:
     """An intent to pay `amount_paise` online, refused now with the recharge rule's own code if the
     recharge would be refused when paid (first-recharge minimum, multiples of ₹100, terminated,
-    postpaid). It can be paid for `minutes`."""
+    postpaid). It can be paid for `minutes`. With a `limit`, `IntentsRateLimited` once the consumer
+    has started as many intents in its window (counted across all their connections, under a lock
+    on them, so parallel requests cannot slip past it)."""
     chosen = online_channel(channel)
     number = connection.service_number(service_no)
     recharges.check(ctx, service_no=number, amount_paise=amount_paise, now=now)
@@ -168,8 +200,29 @@ def create_intent(
     del values["problem"]
     values["channel"] = chosen.value
     with ctx.store.write() as conn:
+        if limit is not None:
+            _check_limit(conn, limit, now=now)
         conn.execute(sa.insert(schema.payment_intents).values(**values))
     return intent
+
+
+def _check_limit(conn: Connection, limit: IntentLimit, *, now: dt.datetime) -> None:
+    p, c = schema.payment_intents, schema.connections
+    if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already holds the write lock
+        conn.execute(sa.select(c.c.service_no).where(c.c.mobile == limit.holder).with_for_update()).all()
+    window = dt.timedelta(minutes=limit.window_minutes)
+    count, oldest = conn.execute(
+        sa.select(sa.func.count(), sa.func.min(p.c.created_at))
+        .select_from(p.join(c, c.c.service_no == p.c.service_no))
+        .where(c.c.mobile == limit.holder, p.c.created_at > now - window)
+    ).one()
+    if count >= limit.count:
+        wait = max(1, math.ceil((oldest + window - now).total_seconds()))
+        raise IntentsRateLimited(
+            f"at most {limit.count} online recharges may be started per {limit.window_minutes} minutes; "
+            f"try again in {wait} seconds",
+            retry_after_seconds=wait,
+        )
 
 
 def get_intent(ctx: Context, *, intent_id: str) -> Intent:
@@ -269,12 +322,20 @@ def _take(ctx: Context, event: Event, *, now: dt.datetime) -> Outcome:
     if event.type not in (SUCCEEDED_EVENT, FAILED_EVENT):
         raise EventInvalid(f"unknown event type {event.type!r}")
     if event.amount != intent.amount:
+        taken = event.type == SUCCEEDED_EVENT
         detail = (
             f"the gateway reports {money.inr(event.amount)} against an intent of "
-            f"{money.inr(intent.amount)}: nothing was credited; staff will look into it"
+            f"{money.inr(intent.amount)}: nothing was credited; "
+            + ("the payment is to be refunded" if taken else "staff will look into it")
         )
         outcome = Outcome(
-            event.event_id, intent.id, AMOUNT_MISMATCH, intent.status, code=AmountMismatch.code, detail=detail
+            event.event_id,
+            intent.id,
+            AMOUNT_MISMATCH,
+            intent.status,
+            code=AmountMismatch.code,
+            detail=detail,
+            refund_due=taken,
         )
         return _record(ctx, event, outcome, now=now)
     if event.type == FAILED_EVENT:
@@ -326,6 +387,19 @@ def _record(ctx: Context, event: Event, outcome: Outcome, *, now: dt.datetime) -
             if stored is not None:
                 return stored
             outcome = _apply(conn, row, event, outcome, now=now)
+            if outcome.refund_due and outcome.result in (REFUSED, AMOUNT_MISMATCH):
+                # Money taken and not credited: into the staff's refund queue, the consumer told.
+                refunds.record(
+                    conn,
+                    intent_id=row.id,
+                    service_no=row.service_no,
+                    amount=event.amount,
+                    code=outcome.code or outcome.result,
+                    detail=outcome.detail or "",
+                    event_id=event.event_id,
+                    gateway_payment_id=event.gateway_payment_id,
+                    now=now,
+                )
             conn.execute(
                 sa.insert(schema.gateway_events).values(
                     event_id=event.event_id,
@@ -345,7 +419,9 @@ def _record(ctx: Context, event: Event, outcome: Outcome, *, now: dt.datetime) -
 
 
 def _apply(conn: Connection, row: Any, event: Event, outcome: Outcome, *, now: dt.datetime) -> Outcome:
-    """The intent's new state. A credit always wins; nothing moves a credited intent back."""
+    """The intent's new state. A credit always wins; nothing moves a credited intent back. The first
+    confirmed payment time stays: a later event that names another is recorded as disagreeing (its
+    stored outcome says both), and changes nothing."""
     values: dict[str, Any] = {}
     if outcome.result == CREDITED:
         values = {"status": SUCCEEDED, "receipt_no": outcome.receipt_no, "paid_at": event.paid_at}
@@ -362,6 +438,23 @@ def _apply(conn: Connection, row: Any, event: Event, outcome: Outcome, *, now: d
         values = {"status": FAILED, "paid_at": event.paid_at}
     elif outcome.result == PAYMENT_FAILED:
         values = {"status": FAILED}
+    if row.paid_at is not None and "paid_at" in values:
+        del values["paid_at"]
+        if event.paid_at is not None and event.paid_at != row.paid_at:
+            first, claimed = clock.ist_iso(row.paid_at), clock.ist_iso(event.paid_at)
+            log.warning(
+                "payment intent %s: event %s says paid at %s, first confirmed %s; kept the first",
+                row.id,
+                event.event_id,
+                claimed,
+                first,
+            )
+            outcome = dataclasses.replace(
+                outcome,
+                code=outcome.code or PAID_AT_DISAGREES,
+                detail=f"{outcome.detail + '; ' if outcome.detail else ''}this event says paid at {claimed}, "
+                f"the first confirmation {first}: the first is kept",
+            )
     if values:
         if event.gateway_payment_id:
             values["gateway_payment_id"] = event.gateway_payment_id
@@ -373,7 +466,10 @@ def _apply(conn: Connection, row: Any, event: Event, outcome: Outcome, *, now: d
 def _raise_or_return(outcome: Outcome) -> Outcome:
     if outcome.result == AMOUNT_MISMATCH:
         raise AmountMismatch(
-            outcome.detail or "amount mismatch", event_id=outcome.event_id, intent_id=outcome.intent_id
+            outcome.detail or "amount mismatch",
+            event_id=outcome.event_id,
+            intent_id=outcome.intent_id,
+            refund_due=outcome.refund_due,
         )
     return outcome
 

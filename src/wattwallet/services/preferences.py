@@ -3,8 +3,9 @@ choice can stop.
 
 Mandatory kinds always go by SMS to the number they are for, whatever is chosen: the OTPs (§7),
 the balance alerts and emergency credit that come before a disconnection (§3), the disconnection
-notices, the short-bill notices (§4: money is taken from the wallet on day 15), termination, and
-the mobile-change notices that tell the old number of a change (§7). Only receipts and the
+notices, the short-bill notices (§4: money is taken from the wallet on day 15), termination, the
+mobile-change notices that tell the old number of a change (§7), and the notice that a payment
+taken could not be credited and is to be refunded (`refund_due`). Only receipts and the
 reconnection notices (`OPTIONAL_KINDS`) would follow an SMS opt-out; because that leaves SMS
 carrying all but three kinds, and because the registered mobile is where the rules send notices,
 SMS is not a switch the consumer can turn off at all (`ChannelMandatory`). WhatsApp needs an
@@ -51,6 +52,7 @@ MANDATORY_KINDS: Final = frozenset(
         "short_bill_deducted",
         "termination",
         "mobile_changed",
+        "refund_due",
     }
 )
 OPTIONAL_KINDS: Final = frozenset(templates.KINDS) - MANDATORY_KINDS

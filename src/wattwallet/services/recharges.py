@@ -24,6 +24,13 @@ class PaidInFuture(errors.InvalidInput):
     code = "paid_at_in_future"
 
 
+class PaidTooLongAgo(errors.InvalidInput):
+    code = "paid_at_too_old"
+
+
+# Channels whose paid_at is the taker's word (a till, a counter), not a signed gateway's.
+TAKEN_IN_PERSON = (recharge.Channel.RETAIL, recharge.Channel.KIOSK, recharge.Channel.COUNTER)
+
 Receipt = recharge_batch.Receipt
 Guard = recharge_batch.Guard
 guard_each = recharge_batch.guard_each
@@ -76,6 +83,25 @@ def request(
     if made.paid_at > now:
         raise PaidInFuture("the payment time is later than now")
     return made
+
+
+def check_backdate(ctx: Context, *, paid_at: dt.datetime | None, now: dt.datetime, taker: str) -> None:
+    """Refuse a payment time an agent or a counter gives further back than the policy allows (the
+    15-minute service levels are measured from it); log one that is back-dated but allowed, with who
+    gave it. Every such recharge is listed in the compliance report (`reports.backdated`)."""
+    if paid_at is None:
+        return
+    hours = ctx.policy.recharge_backdate_max_hours
+    if paid_at < now - dt.timedelta(hours=hours):
+        raise PaidTooLongAgo(
+            f"the payment time may be at most {hours} hours before now; "
+            "record an older payment through the billing desk",
+            max_hours=hours,
+        )
+    if paid_at < now - dt.timedelta(minutes=ctx.policy.recharge_reflection_minutes):
+        log.warning(
+            "back-dated recharge by %s: paid_at %s, recorded %s", taker, paid_at.isoformat(), now.isoformat()
+        )
 
 
 def run_many(

@@ -276,6 +276,7 @@ def counter_recharge(
             )
         )
 
+    recharges.check_backdate(ctx, paid_at=paid_at, now=now, taker=f"counter {by}")
     return recharges.recharge_wallet(
         ctx,
         service_no=service_no,

@@ -679,3 +679,30 @@ counter_collections = Table(
     Column("taken_by", String(64), nullable=False, index=True),  # the staff username
     Column("taken_at", UTCDateTime, nullable=False),
 )
+
+
+# --- Refunds (issue 17; migration 0010_refunds) ---------------------------------------------------
+
+# Money the gateway took that was never credited: a payment a recharge rule refused after it was
+# taken, or one of another amount than its intent. One row per intent, written in the transaction
+# of the webhook event that found it; staff mark it refunded with the gateway's refund reference.
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("intent_id", String(40), nullable=False, unique=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("amount", BigInteger, nullable=False),  # what the gateway took
+    Column("code", String(40), nullable=False),  # why it was not credited (the rule's code)
+    Column("detail", Text, nullable=False),
+    Column("event_id", String(64), nullable=False),  # the webhook event that found it
+    Column("gateway_payment_id", String(64), nullable=True),
+    Column("status", String(12), nullable=False),  # due | refunded
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("refunded_at", UTCDateTime, nullable=True),
+    Column("refunded_by", String(64), nullable=True),  # the staff username
+    Column("refund_reference", String(64), nullable=True),  # the gateway's refund id
+    CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("status IN ('due', 'refunded')", name="status"),
+    Index("ix_refunds_status_created_at", "status", "created_at"),
+)
