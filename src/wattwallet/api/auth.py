@@ -74,12 +74,15 @@ def consumer_sign_in(body: ConsumerSignIn, rt: deps.RuntimeDep, caller: deps.Cal
 
 
 @router.post("/staff/session", summary="Staff sign-in")
-def staff_sign_in(body: StaffSignIn, rt: deps.RuntimeDep) -> StaffToken:
+def staff_sign_in(body: StaffSignIn, rt: deps.RuntimeDep, caller: deps.CallerDep) -> StaffToken:
+    """Wrong passwords lock the username for this address only, so no one can lock a colleague
+    out from elsewhere."""
     s = rt.settings
     issued = staff.sign_in(
         rt.ctx,
         username=body.username,
         password=body.password,
+        caller=caller,
         now=rt.now(),
         minutes=s.staff_session_minutes,
         max_failed=s.staff_max_failed_logins,
