@@ -89,3 +89,26 @@ def test_a_right_password_clears_the_callers_count(api: Api, known: str) -> None
     for n in range(4):
         api.client.post(SIGN_IN, json={"username": known, "password": f"guess number {n}"})
     assert api.client.post(SIGN_IN, json={"username": known, "password": STAFF_PASSWORD}).status_code == 200
+
+
+@pytest.mark.parametrize("password", ["aaaaaaaaaaaa", "passwordpassword", "qwertyuiop123", "asha.k@123456"])
+def test_common_and_easily_guessed_passwords_are_refused(api: Api, password: str) -> None:
+    """Both passed the old length-only rule; the list of breached and common passwords that
+    zxcvbn ships refuses them (the last one: the username and a sequence)."""
+    admin = {"Authorization": f"Bearer {api.staff_token('admin')}"}
+    new = {"username": "asha.k", "name": "Asha Kumari", "role": "helpline", "password": password}
+    answer = api.client.post("/api/v1/staff/users", json=new, headers=admin)
+    assert (answer.status_code, answer.json()["code"]) == (422, "password_too_weak"), answer.text
+    assert "too common or too easy to guess" in answer.json()["detail"]
+    assert password not in answer.text
+    with pytest.raises(staff.PasswordTooWeak):
+        staff.add(
+            api.ctx,
+            username="asha.k",
+            name="Asha Kumari",
+            role_name="billing",
+            password=password,
+            now=api.clock(),
+        )
+    good = {**new, "password": "monsoon tariff ledger 2025"}
+    assert api.client.post("/api/v1/staff/users", json=good, headers=admin).status_code == 201

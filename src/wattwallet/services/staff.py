@@ -1,5 +1,5 @@
-"""Staff accounts: roles, argon2id password hashes, lock-out after repeated wrong passwords (per
-username and caller)."""
+"""Staff accounts: roles, argon2id password hashes, no common or easily guessed passwords (zxcvbn),
+lock-out after repeated wrong passwords (per username and caller)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 
 import argon2
 import sqlalchemy as sa
+import zxcvbn
 
 from wattwallet.context import Context
 from wattwallet.domain import errors
@@ -21,6 +22,9 @@ _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
 # Verified against when the username is unknown, so that both cases cost the same time.
 _DUMMY_HASH = _HASHER.hash("not a password of anyone")
 FAILURE_KIND = "staff"
+# zxcvbn's score (0-4): below this a password is refused. Its lists (the most common passwords of
+# public breaches, English words, names, keyboard walks, repeats and sequences) ship with the package.
+MIN_PASSWORD_SCORE = 3
 
 
 class Role(enum.StrEnum):
@@ -33,6 +37,10 @@ class Role(enum.StrEnum):
 
 class StaffInvalid(errors.InvalidInput):
     code = "staff_invalid"
+
+
+class PasswordTooWeak(errors.InvalidInput):
+    code = "password_too_weak"
 
 
 class StaffExists(errors.Conflict):
@@ -70,6 +78,7 @@ def add(
         raise StaffInvalid("name is 1 to 120 characters")
     if not isinstance(password, str) or not 12 <= len(password) <= 256:
         raise StaffInvalid("a staff password is 12 to 256 characters")
+    check_password(password, username=username, name=name)
     chosen = role(role_name)
     u = schema.staff_users
     with ctx.store.write() as conn:
@@ -130,6 +139,18 @@ def sign_in(
         if not locked:
             conn.execute(sa.insert(f).values(kind=FAILURE_KIND, subject=name, caller=who, at=now))
     raise rejected
+
+
+def check_password(password: str, *, username: str, name: str) -> None:
+    """Refuse a common, breached or easily guessed password (zxcvbn, with the username and name
+    as the words an attacker tries first)."""
+    verdict = zxcvbn.zxcvbn(password, user_inputs=[username, *name.split()])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        warning = str(verdict["feedback"].get("warning") or "it is too easy to guess")
+        raise PasswordTooWeak(
+            f"that password is too common or too easy to guess ({warning.rstrip('.')}); "
+            "choose a longer one, e.g. a few unrelated words"
+        )
 
 
 def _matches(password_hash: str, password: str) -> bool:
