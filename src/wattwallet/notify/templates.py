@@ -191,7 +191,9 @@ def format_instant(instant: dt.datetime, language: str) -> str:
         .replace("{1}", get_date_format("medium", locale=locale).pattern)
         .replace("{0}", get_time_format("short", locale=locale).pattern)
     )
-    return format_datetime(instant, pattern, tzinfo=IST, locale=locale).translate(_ODD_SPACES)
+    shown = format_datetime(instant, pattern, tzinfo=IST, locale=locale).translate(_ODD_SPACES)
+    # Indian English writes "10:00 am"; the CLDR data of the locked Babel (2.19) says "AM" for en_IN.
+    return shown.replace(" AM", " am").replace(" PM", " pm") if language == "en" else shown
 
 
 # --- The template book --------------------------------------------------------------------------
