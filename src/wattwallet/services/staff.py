@@ -115,7 +115,9 @@ def sign_in(
     Unknown users, inactive or locked ones and wrong passwords all cost one argon2 verification
     (against a dummy hash when there is no real one) and the same statements: one answer, one time."""
     rejected = LoginRejected("username or password is wrong, or the account is locked")
-    name = username[:64] if isinstance(username, str) else ""
+    # A malformed username names no account; it is looked up as one that cannot exist (so the same
+    # statements run, and no NUL or other junk reaches the database).
+    name = username if isinstance(username, str) and _USERNAME.match(username) else "-"
     given = password if isinstance(password, str) and len(password) <= 256 else None
     who = (caller or "unknown")[:64]
     u, f = schema.staff_users, schema.auth_failures
