@@ -22,6 +22,8 @@ from wattwallet.api import app as api_app
 from wattwallet.api import deps
 from wattwallet.notify import dispatcher, sms
 from wattwallet.notify.channels import settings as channel_settings
+from wattwallet.services import otp
+from wattwallet.store import schema
 
 OTP = "/api/v1/auth/otp"
 SESSION = "/api/v1/auth/session"
@@ -307,3 +309,27 @@ def test_the_otp_still_locks_after_five_tries_and_unknown_ids_answer_alike(api: 
             api.client.post(SESSION, json={"service_no": service_no, "otp": wrong(right)}).status_code == 401
         )
     assert api.client.post(SESSION, json={"service_no": service_no, "otp": right}).status_code == 401
+
+
+class RefusingGateway:
+    def __init__(self) -> None:
+        self.given: list[sms.Sms] = []
+
+    def send(self, text: sms.Sms) -> None:
+        self.given.append(text)
+        raise sms.SmsUnavailable("the gateway is down")
+
+
+def test_a_text_the_gateway_refuses_is_recorded_and_logged_without_code_or_number(
+    api: Api, consumer: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    service_no, mobile = consumer(1)
+    assert api.client.post(OTP, json={"service_no": service_no}).status_code == 202
+    refusing = RefusingGateway()
+    with caplog.at_level("DEBUG"):
+        done = otp.deliver_due(dataclasses.replace(api.ctx, sms=refusing), now=api.clock())
+    assert (done.sent, done.failed) == (0, 1)
+    code = code_of(refusing.given[0])
+    assert code not in caplog.text and mobile not in caplog.text and mobile[-4:] in caplog.text
+    with api.ctx.store.read() as conn:
+        assert conn.execute(sa.select(schema.otp_requests.c.status)).scalars().all() == ["failed"]

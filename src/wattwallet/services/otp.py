@@ -20,6 +20,7 @@ from `Policy.otp_*`; "a day" is the last 24 hours.
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import datetime as dt
 import hashlib
@@ -178,7 +179,7 @@ def deliver_due(ctx: Context, *, now: dt.datetime, limit: int = 50) -> Delivered
     hand its text to `ctx.sms` once the transaction that created it has committed (no lock is held
     during the gateway's call). Several couriers may run: a request is taken by one only
     (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the write lock). A text the gateway does not take
-    is not retried: the consumer asks again (a late OTP is of no use)."""
+    is not retried: the consumer asks again (a late OTP is of no use). Texts go out up to 8 at once."""
     r = schema.otp_requests
     done = Delivered()
     texts: list[tuple[int, sms.Sms]] = []
@@ -201,17 +202,27 @@ def deliver_due(ctx: Context, *, now: dt.datetime, limit: int = 50) -> Delivered
             if issued is not None:
                 texts.append((row.id, issued[1]))
             setattr(done, status, getattr(done, status) + 1)
-    for request_id, text in texts:
-        try:
-            ctx.sms.send(text)
-        except Exception as exc:
-            # Not the error itself: a gateway may echo the text, and this text holds a live code.
-            log.warning("OTP %s to %s not sent: %s", text.kind, phone.masked(text.to), type(exc).__name__)
-            with ctx.store.write() as conn:
-                conn.execute(sa.update(r).where(r.c.id == request_id).values(status=FAILED))
-            done.sent -= 1
-            done.failed += 1
+    if texts:
+        # A few at once: one slow or stalled send must not hold up everyone else's OTP.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=min(8, len(texts))) as pool:
+            outcomes = list(pool.map(lambda item: _send(ctx, *item), texts))
+        done.sent -= outcomes.count(False)
+        done.failed += outcomes.count(False)
     return done
+
+
+def _send(ctx: Context, request_id: int, text: sms.Sms) -> bool:
+    try:
+        ctx.sms.send(text)
+        return True
+    except Exception as exc:
+        # Not the error itself: a gateway may echo the text, and this text holds a live code.
+        log.warning("OTP %s to %s not sent: %s", text.kind, phone.masked(text.to), type(exc).__name__)
+    with ctx.store.write() as conn:
+        conn.execute(
+            sa.update(schema.otp_requests).where(schema.otp_requests.c.id == request_id).values(status=FAILED)
+        )
+    return False
 
 
 def _handle(
