@@ -54,6 +54,18 @@ def texts_sent(gateway: str | None, inbox: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in inbox.read_text(encoding="utf-8").splitlines()]
 
 
+def wait_for_otp(gateway: str | None, inbox: Path, mobile_tail: str) -> str:
+    """The dispatcher's OTP courier sends the text just after the answer: wait for it (10 s)."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            return last_otp(texts_sent(gateway, inbox), mobile_tail)
+        except (SystemExit, FileNotFoundError, json.JSONDecodeError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", default="http://127.0.0.1:8000")
@@ -66,8 +78,7 @@ def main() -> None:
 
     with httpx.Client(base_url=args.base, timeout=10) as api:
         show("ask for a sign-in OTP", api.post("/api/v1/auth/otp", json={"service_no": SERVICE_NO}))
-        time.sleep(0.5)  # the text is handed to the gateway just after the answer
-        code = last_otp(texts_sent(args.gateway, inbox), "43210")
+        code = wait_for_otp(args.gateway, inbox, "43210")
         where = "at the fake SMS gateway" if args.gateway else f"in {inbox}"
         print(f"   (the OTP arrived {where}: {code})")
         session = show(

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wattwallet import tariffs
@@ -23,6 +24,13 @@ class ApiSettings(BaseModel):
     staff_session_minutes: int = Field(15, gt=0, description="A staff token lasts this long")
     staff_max_failed_logins: int = Field(5, gt=0, description="Wrong passwords before a staff lock-out")
     staff_lockout_minutes: int = Field(15, gt=0, description="How long a staff lock-out lasts")
+    trusted_proxies: tuple[str, ...] = Field(
+        (),
+        description=(
+            "Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For is believed; "
+            "the client address of any other peer is the peer itself (JSON list)"
+        ),
+    )
     payment_intent_minutes: int = Field(30, gt=0, description="A payment intent can be paid this long")
     gateway_webhook_secret: SecretStr | None = Field(
         None, description="Shared secret of the payment gateway's webhook signatures (HMAC-SHA256)"
@@ -50,6 +58,13 @@ class ApiSettings(BaseModel):
     payment_intent_window_minutes: int = Field(
         10, gt=0, description="The window of payment_intents_per_window, minutes"
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # a ValueError names the bad entry
+        return value
 
 
 class Settings(BaseSettings):

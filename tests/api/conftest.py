@@ -1,5 +1,6 @@
 """The API in-process (httpx over ASGI, the real app and routers) on both databases, with a clock
-the test moves, an SMS recorder to read OTPs from, and helpers to sign people in."""
+the test moves, an SMS recorder to read OTPs from (reading it first runs the OTP courier, as the
+dispatcher would after the answer), and helpers to sign people in."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from wattwallet.api import app as api_app
 from wattwallet.api import deps
 from wattwallet.context import Context
 from wattwallet.notify import sms
-from wattwallet.services import agents, staff
+from wattwallet.services import agents, otp, staff
 
 STAFF_PASSWORD = "correct horse battery staple"
 WEBHOOK_SECRET = "whsec_test_only_not_a_real_secret"
@@ -43,8 +44,18 @@ class Api:
     client: TestClient
     ctx: Context
     clock: Clock
-    texts: sms.Recorder
+    recorder: sms.Recorder
     settings: config.ApiSettings
+
+    def deliver_otps(self) -> otp.Delivered:
+        """What the dispatcher's OTP courier does after the answers: issue and send what was asked."""
+        return otp.deliver_due(self.ctx, now=self.clock(), limit=1000)
+
+    @property
+    def texts(self) -> sms.Recorder:
+        """The texts sent, once the OTPs asked for so far have been delivered."""
+        self.deliver_otps()
+        return self.recorder
 
     def last_otp(self, mobile: str) -> str:
         found = self.texts.last_to(mobile)
@@ -109,7 +120,7 @@ def api(ctx: Context) -> Iterator[Api]:
     settings = config.ApiSettings(gateway_webhook_secret=SecretStr(WEBHOOK_SECRET))
     app = api_app.create_app(ctx, settings, runtime=deps.Runtime(ctx=ctx, settings=settings, clock=clock))
     with TestClient(app, raise_server_exceptions=False) as client:
-        yield Api(client=client, ctx=ctx, clock=clock, texts=texts, settings=settings)
+        yield Api(client=client, ctx=ctx, clock=clock, recorder=texts, settings=settings)
 
 
 @pytest.fixture

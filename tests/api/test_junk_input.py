@@ -29,7 +29,15 @@ JUNK: list[Any] = [
     {"$gt": ""},
 ]
 # Tables a refused request may still touch: sign-in bookkeeping, not business data.
-BOOKKEEPING = {"api_sessions", "otps", "notifications", "staff_users"}
+BOOKKEEPING = {
+    "api_sessions",
+    "otps",
+    "notifications",
+    "staff_users",
+    "otp_requests",
+    "auth_failures",
+    "security_alerts",
+}
 
 
 def _operations(api: Api) -> list[tuple[str, str, dict[str, Any]]]:

@@ -67,14 +67,33 @@ def test_expired_and_reused_otps_fail(api: Api, consumer: Any) -> None:
     )
 
 
-def test_at_most_three_otps_per_fifteen_minutes(api: Api, consumer: Any) -> None:
+def test_otps_to_a_number_back_off_progressively(api: Api, consumer: Any) -> None:
+    """Unused OTPs to one number from one caller: the 2nd waits 30 s, the 3rd 2 minutes, the 4th
+    10 minutes, the 5th 30 minutes, then no more that day. Requests in between get the same 202
+    and send nothing."""
     service_no, mobile = consumer(1)
-    for _ in range(4):
+
+    def ask() -> int:
         assert api.client.post("/api/v1/auth/otp", json={"service_no": service_no}).status_code == 202
+        return sum(1 for s in api.texts.sent if s.to == mobile)
+
+    assert ask() == 1
+    for wait in (30, 120, 600, 1800):
+        api.clock.advance(seconds=wait - 1)
+        before = ask()
+        api.clock.advance(seconds=1)
+        assert ask() == before + 1, wait
+    api.clock.advance(hours=12)
+    assert ask() == 5  # the caller's five of the day are used up
+    api.clock.advance(hours=12, seconds=1)
+    assert ask() == 6
+
+
+def test_a_used_otp_does_not_slow_the_next_one(api: Api, consumer: Any) -> None:
+    service_no, mobile = consumer(1)
+    for _ in range(3):  # signing in three times in a row: each OTP used, none held back
+        api.consumer_token(service_no, mobile)
     assert sum(1 for s in api.texts.sent if s.to == mobile) == 3
-    api.clock.advance(minutes=15, seconds=1)
-    api.client.post("/api/v1/auth/otp", json={"service_no": service_no})
-    assert sum(1 for s in api.texts.sent if s.to == mobile) == 4
 
 
 def test_the_otp_is_stored_hashed_and_recorded_masked(api: Api, consumer: Any) -> None:

@@ -44,6 +44,7 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("POST", "/users"): {"admin"},
     ("GET", "/deliveries/dead"): {"admin", "helpline"},
     ("POST", "/deliveries/{delivery_id}/retry"): {"admin", "helpline"},
+    ("GET", "/security-alerts"): {"admin", "helpline"},
 }
 
 

@@ -49,19 +49,23 @@ class StaffToken(Token):
 
 
 @router.post("/otp", status_code=status.HTTP_202_ACCEPTED, summary="Send a sign-in OTP")
-def request_otp(body: OtpRequest, rt: deps.RuntimeDep) -> OtpRequested:
-    """The same answer whether or not the customer ID exists, and whether or not the rate limit
-    held the OTP back."""
-    consumer_access.request_sign_in_otp(rt.ctx, service_no=body.service_no, now=rt.now())
+def request_otp(body: OtpRequest, rt: deps.RuntimeDep, caller: deps.CallerDep) -> OtpRequested:
+    """The same answer, in the same time, whether or not the customer ID exists and whether or not
+    a per-number limit will hold the OTP back: the request is queued and the text sent after the
+    answer. 429 `otp_rate_limited` when this address has asked too often today (for any IDs)."""
+    consumer_access.request_sign_in_otp(rt.ctx, service_no=body.service_no, caller=caller, now=rt.now())
     return OtpRequested(expires_in_seconds=rt.ctx.policy.otp_valid_minutes * 60)
 
 
 @router.post("/session", summary="Sign in with the OTP")
-def consumer_sign_in(body: ConsumerSignIn, rt: deps.RuntimeDep) -> ConsumerToken:
+def consumer_sign_in(body: ConsumerSignIn, rt: deps.RuntimeDep, caller: deps.CallerDep) -> ConsumerToken:
+    """401 `otp_invalid` for any wrong, expired or used code; 429 `otp_guesses_rate_limited` when
+    this address has given too many wrong codes today."""
     issued = consumer_access.sign_in(
         rt.ctx,
         service_no=body.service_no,
         code=body.otp,
+        caller=caller,
         now=rt.now(),
         minutes=rt.settings.consumer_session_minutes,
     )
@@ -70,12 +74,15 @@ def consumer_sign_in(body: ConsumerSignIn, rt: deps.RuntimeDep) -> ConsumerToken
 
 
 @router.post("/staff/session", summary="Staff sign-in")
-def staff_sign_in(body: StaffSignIn, rt: deps.RuntimeDep) -> StaffToken:
+def staff_sign_in(body: StaffSignIn, rt: deps.RuntimeDep, caller: deps.CallerDep) -> StaffToken:
+    """Wrong passwords lock the username for this address only, so no one can lock a colleague
+    out from elsewhere."""
     s = rt.settings
     issued = staff.sign_in(
         rt.ctx,
         username=body.username,
         password=body.password,
+        caller=caller,
         now=rt.now(),
         minutes=s.staff_session_minutes,
         max_failed=s.staff_max_failed_logins,

@@ -368,7 +368,11 @@ def set_language(number: Owned, body: LanguageChoice, rt: deps.RuntimeDep) -> Co
     summary="Change the registered mobile: send an OTP to the new number",
 )
 def request_mobile_change(
-    number: Owned, body: MobileChangeRequest, rt: deps.RuntimeDep, session: deps.ConsumerDep
+    number: Owned,
+    body: MobileChangeRequest,
+    rt: deps.RuntimeDep,
+    session: deps.ConsumerDep,
+    caller: deps.CallerDep,
 ) -> MobileChangeSent:
     """The new number must be an Indian mobile (+91, ten digits starting 6-9) other than the
     registered one; the OTP goes to it, in the consumer's language. Nothing changes until
@@ -379,21 +383,32 @@ def request_mobile_change(
         service_no=number,
         new_mobile=body.new_mobile,
         via=body.via,
+        caller=caller,
         now=rt.now(),
     )
-    return MobileChangeSent(recipient=sent.recipient, expires_at=sent.expires_at)
+    return MobileChangeSent(recipient=sent.recipient or "", expires_at=sent.expires_at)
 
 
 @router.post(f"{CONNECTION}/mobile-change/confirm", summary="Confirm the mobile change with the OTP")
 def confirm_mobile_change(
-    number: Owned, body: MobileChangeConfirm, rt: deps.RuntimeDep, session: deps.ConsumerDep
+    number: Owned,
+    body: MobileChangeConfirm,
+    rt: deps.RuntimeDep,
+    session: deps.ConsumerDep,
+    caller: deps.CallerDep,
 ) -> MobileChanged:
     """Makes the change and tells both the old and the new number. Access goes with the number:
     this session, signed in with the old number, no longer reaches the connection (404 from here
     on); sign in again with the new number. A wrong or expired OTP answers 401 `otp_invalid` and
     changes nothing."""
     done = self_service.confirm_mobile_change(
-        rt.ctx, holder=session.subject, service_no=number, code=body.otp, now=rt.now(), events=[]
+        rt.ctx,
+        holder=session.subject,
+        service_no=number,
+        code=body.otp,
+        caller=caller,
+        now=rt.now(),
+        events=[],
     )
     return MobileChanged(
         service_no=done.service_no, mobile=phone.masked(done.new), via=done.via, changed_at=done.at

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import ipaddress
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -26,9 +27,13 @@ class Runtime:
     settings: config.ApiSettings
     clock: Callable[[], dt.datetime] = utc_now
     recharge_queue: recharge_queue.RechargeQueue = dataclasses.field(init=False)
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self.recharge_queue = recharge_queue.RechargeQueue(self.ctx)
+        self.trusted_proxies = tuple(
+            ipaddress.ip_network(item, strict=False) for item in self.settings.trusted_proxies
+        )
 
     def now(self) -> dt.datetime:
         return self.clock()
@@ -42,6 +47,45 @@ async def runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def _trusted(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.strip())
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_address(
+    peer: str | None,
+    forwarded_for: list[str],
+    trusted: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...],
+) -> str:
+    """Who is calling, for the per-caller limits: the direct peer, unless it is a trusted proxy;
+    then the nearest address in X-Forwarded-For (read from the right) that is not a trusted proxy
+    itself. Anything to the left of that was written by the client and proves nothing."""
+    address = peer or "unknown"
+    if not _trusted(address, trusted):
+        return address
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return address  # a malformed hop: believe no further than the proxy itself
+        if not _trusted(hop, trusted):
+            return hop
+        address = hop
+    return address
+
+
+async def caller(request: Request, rt: RuntimeDep) -> str:
+    peer = request.client.host if request.client is not None else None
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), rt.trusted_proxies)
+
+
+CallerDep = Annotated[str, Depends(caller)]
 
 _bearer = HTTPBearer(auto_error=False, description="A session token from /api/v1/auth/...")
 _agent_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="A retail outlet's or kiosk's key")

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from wattwallet.api import staff_admin, staff_connections, staff_hes, staff_queues
+from wattwallet.api import staff_admin, staff_connections, staff_hes, staff_queues, staff_security
 
 router = APIRouter()
-for part in (staff_connections.router, staff_queues.router, staff_hes.router, staff_admin.router):
+for part in (
+    staff_connections.router,
+    staff_queues.router,
+    staff_hes.router,
+    staff_admin.router,
+    staff_security.router,
+):
     router.include_router(part)

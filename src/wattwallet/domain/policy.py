@@ -69,5 +69,22 @@ class Policy(BaseModel):
     # Registered mobile and sign-in OTPs (§7)
     otp_valid_minutes: int = Field(5, gt=0, description="An OTP is good for this long")
     otp_max_tries: int = Field(5, gt=0, description="Wrong codes allowed per OTP before it is void")
-    otp_max_sends: int = Field(3, gt=0, description="OTPs sent per number and per connection in the window")
-    otp_send_window_minutes: int = Field(15, gt=0, description="The window of otp_max_sends, minutes")
+    # Abuse limits (issue 17). "A day" is the last 24 hours; a caller is the client address.
+    otp_backoff_seconds: tuple[int, ...] = Field(
+        (30, 120, 600, 1800),
+        min_length=1,
+        description="Wait after the 1st, 2nd, ... OTP of a day to one number from one caller (last repeats)",
+    )
+    otp_max_sends_per_number_and_caller: int = Field(
+        5, gt=0, description="OTPs a day to one number asked for by one caller"
+    )
+    otp_max_sends_per_number: int = Field(
+        10, gt=0, description="OTPs a day to one number, whoever asks (the DISCOM's SMS cost per number)"
+    )
+    otp_max_requests_per_caller: int = Field(
+        20, gt=0, description="OTP requests a day from one caller, any customer ID (its SMS cost); then 429"
+    )
+    otp_max_wrong_per_connection: int = Field(
+        10, gt=0, description="Wrong OTPs a day for one connection, across OTPs; then staff are alerted"
+    )
+    otp_max_wrong_per_caller: int = Field(20, gt=0, description="Wrong OTPs a day from one caller; then 429")

@@ -6,6 +6,10 @@ takes rows no other dispatcher holds and commits before anything is sent, and an
 written while the claim holds, so a delivery is sent once unless a sender dies between the send
 and its record (then it is sent again after the lease: at least once, never lost). A batch's sends
 start only while the lease leaves time for a whole send; later ones are handed back unsent.
+
+OTPs have a courier of their own beside the outbox (`otp.deliver_due`, polled every
+`otp_poll_seconds` in its own thread): a consumer waits for them, so they do not queue behind the
+daily cycle's alerts, and their codes are never written to the outbox.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from wattwallet.domain import phone
 from wattwallet.notify import channels as channel_adapters
 from wattwallet.notify.channels import base
 from wattwallet.notify.channels import settings as channel_settings
-from wattwallet.services import deliveries
+from wattwallet.services import deliveries, otp
 
 log = logging.getLogger("wattwallet.notify.dispatcher")
 
@@ -154,7 +158,9 @@ class Dispatcher:
         self.totals = Counts()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._otp_thread: threading.Thread | None = None
         self._closed = False
+        self._purged_at = 0.0
 
     def run_once(self) -> Counts:
         counts = dispatch_due(
@@ -168,6 +174,26 @@ class Dispatcher:
         )
         self.totals.add(counts)
         return counts
+
+    def run_otps_once(self) -> otp.Delivered:
+        """Send the OTPs asked for since the last call (and, once an hour, forget old requests)."""
+        if time.monotonic() - self._purged_at > 3600:
+            otp.purge(self.ctx, now=self.clock())
+            self._purged_at = time.monotonic()
+        if not otp.pending(self.ctx):
+            return otp.Delivered()
+        return otp.deliver_due(self.ctx, now=self.clock())
+
+    def _otp_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                handled = self.run_otps_once().handled
+            except Exception:
+                log.exception("OTP courier batch failed")
+                self._stop.wait(self.settings.otp_poll_seconds * 10)
+                continue
+            if not handled:
+                self._stop.wait(self.settings.otp_poll_seconds)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -188,6 +214,8 @@ class Dispatcher:
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="dispatcher", daemon=True)
         self._thread.start()
+        self._otp_thread = threading.Thread(target=self._otp_loop, name="otp-courier", daemon=True)
+        self._otp_thread.start()
 
     def stop(self, *, timeout: float = 30.0) -> None:
         """Finish the batch in hand (its sends are bounded by the channels' timeouts), then stop."""
@@ -195,6 +223,9 @@ class Dispatcher:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._otp_thread is not None:
+            self._otp_thread.join(timeout)
+            self._otp_thread = None
         if self._own_channels and not self._closed:
             channel_adapters.close_all(self.channels)
         self._closed = True

@@ -1,7 +1,8 @@
 """Where texts that must reach a phone now (OTPs) are handed over.
 
-Recorded notifications go out through the outbox (`notify.dispatcher`); an OTP cannot wait, and its
-code must never be stored in clear, so it goes straight to a `Sender`: `HttpSender` when an SMS
+Recorded notifications go out through the outbox (`notify.dispatcher`); an OTP's code must never be
+stored in clear, so the dispatcher's OTP courier (`services.otp.deliver_due`) hands its text, after
+the answer to the request, straight to a `Sender`: `HttpSender` when an SMS
 gateway is configured, else `Inbox`, which appends to a local file (a developer's phone), or
 `Recorder`, which keeps the last texts in memory (tests and the demo).
 """
@@ -72,9 +73,9 @@ class SmsUnavailable(errors.Unavailable):
 
 
 class HttpSender:
-    """Sends through the configured SMS gateway at once, one try: the caller is waiting, and an
-    OTP that arrives minutes late is useless. Raises `SmsUnavailable` (a 503 to an API caller, and
-    the caller's transaction, with the OTP, rolls back) when the gateway does not take it."""
+    """Sends through the configured SMS gateway at once, one try: the consumer is waiting, and an
+    OTP that arrives minutes late is useless. Raises `SmsUnavailable` when the gateway does not
+    take it (the courier records that; the consumer asks again)."""
 
     def __init__(self, gateway: sms_gateway.SmsGateway) -> None:
         self.gateway = gateway

@@ -8,17 +8,13 @@ Unknown customer IDs get the same answers as known ones (no enumeration).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 import sqlalchemy as sa
 
 from wattwallet.context import Context
 from wattwallet.domain import connection, errors
-from wattwallet.notify import sms
 from wattwallet.services import connections, otp, sessions
 from wattwallet.store import schema
-
-log = logging.getLogger("wattwallet.access")
 
 
 class NotYourConnection(errors.NotFound):
@@ -27,36 +23,19 @@ class NotYourConnection(errors.NotFound):
     code = "connection_not_found"
 
 
-def request_sign_in_otp(ctx: Context, *, service_no: object, now: dt.datetime) -> None:
-    """Send a sign-in OTP to the registered mobile. Says nothing of whether the customer ID exists or
-    whether the rate limit held the OTP back: the caller answers the same in every case. (A malformed
-    customer ID is refused: its format is public, so that tells nothing.)"""
+def request_sign_in_otp(ctx: Context, *, service_no: object, caller: str, now: dt.datetime) -> None:
+    """Queue a sign-in OTP for the registered mobile; the dispatcher sends it after the answer.
+    Says nothing of whether the customer ID exists or whether a per-number limit will hold the OTP
+    back, and costs the same time either way: nothing here looks the customer ID up. (A malformed
+    customer ID is refused: its format is public, so that tells nothing. A caller over its own
+    daily cap gets `otp.OtpRateLimited`, which says nothing of any customer ID either.)"""
     number = connection.service_number(service_no)
-    try:
-        with ctx.store.write() as conn:
-            target = _connection_or_none(conn, number)
-            if target is None or target.state is connection.State.TERMINATED:
-                return
-            issued = otp.issue(
-                ctx,
-                conn,
-                purpose=otp.SIGN_IN,
-                service_no=number,
-                recipient=target.mobile,
-                language=target.language.value,
-                now=now,
-            )
-    except otp.OtpRateLimited:
-        return
-    try:
-        otp.send(ctx, issued)
-    except sms.SmsUnavailable:
-        # A 503 here would tell a stranger the customer ID exists; the consumer asks again.
-        log.warning("sign-in OTP for a connection could not be handed to the SMS gateway")
+    with ctx.store.write() as conn:
+        otp.request(ctx, conn, purpose=otp.SIGN_IN, service_no=number, caller=caller, now=now)
 
 
 def sign_in(
-    ctx: Context, *, service_no: object, code: object, now: dt.datetime, minutes: int
+    ctx: Context, *, service_no: object, code: object, caller: str, now: dt.datetime, minutes: int
 ) -> sessions.Issued:
     number = connection.service_number(service_no)
 
@@ -70,7 +49,9 @@ def sign_in(
             now=now,
         )
 
-    return otp.verify_then(ctx, purpose=otp.SIGN_IN, service_no=number, code=code, now=now, then=start)
+    return otp.verify_then(
+        ctx, purpose=otp.SIGN_IN, service_no=number, code=code, caller=caller, now=now, then=start
+    )
 
 
 def check_owner(ctx: Context, session: sessions.Session, service_no: object) -> str:

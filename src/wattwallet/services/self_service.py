@@ -40,30 +40,35 @@ class Opened:
 
 
 def request_mobile_change(
-    ctx: Context, *, holder: str, service_no: str, new_mobile: object, via: str, now: dt.datetime
-) -> otp.Issued:
-    """Send an OTP to the new number, in the consumer's language: proves the consumer receives
-    texts there before anything changes. Only the OTP and its masked record are written."""
+    ctx: Context,
+    *,
+    holder: str,
+    service_no: str,
+    new_mobile: object,
+    via: str,
+    caller: str,
+    now: dt.datetime,
+) -> otp.Requested:
+    """Queue an OTP to the new number, in the consumer's language (the dispatcher sends it): proves
+    the consumer receives texts there before anything changes."""
     if via not in mobile.SELF_SERVICE:
         raise mobile.ChannelInvalid(f"a self-service change comes through {' or '.join(mobile.SELF_SERVICE)}")
     new = phone.normalize_mobile(new_mobile)
     number = connection.service_number(service_no)
     with ctx.store.write() as conn:
-        language = _held(conn, holder=holder, service_no=number)
+        _held(conn, holder=holder, service_no=number)
         if new == holder:
             raise mobile.MobileUnchanged("the new number is the registered number already")
-        issued = otp.issue(
+        return otp.request(
             ctx,
             conn,
             purpose=otp.MOBILE_CHANGE,
             service_no=number,
             recipient=new,
-            language=language,
+            caller=caller,
             now=now,
             via=via,
         )
-    otp.send(ctx, issued)
-    return issued
 
 
 def confirm_mobile_change(
@@ -72,6 +77,7 @@ def confirm_mobile_change(
     holder: str,
     service_no: str,
     code: object,
+    caller: str,
     now: dt.datetime,
     events: list[dict[str, Any]],
 ) -> mobile.MobileChange:
@@ -91,7 +97,9 @@ def confirm_mobile_change(
             events=follow,
         )
 
-    done = otp.verify_then(ctx, purpose=otp.MOBILE_CHANGE, service_no=number, code=code, now=now, then=change)
+    done = otp.verify_then(
+        ctx, purpose=otp.MOBILE_CHANGE, service_no=number, code=code, caller=caller, now=now, then=change
+    )
     events.extend(follow)
     return done
 

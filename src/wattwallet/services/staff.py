@@ -1,4 +1,5 @@
-"""Staff accounts: roles, argon2id password hashes, lock-out after repeated wrong passwords."""
+"""Staff accounts: roles, argon2id password hashes, no common or easily guessed passwords (zxcvbn),
+lock-out after repeated wrong passwords (per username and caller)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 
 import argon2
 import sqlalchemy as sa
+import zxcvbn
 
 from wattwallet.context import Context
 from wattwallet.domain import errors
@@ -19,6 +21,10 @@ _HASHER = argon2.PasswordHasher()
 _USERNAME = re.compile(r"^[a-z][a-z0-9._-]{2,63}$")
 # Verified against when the username is unknown, so that both cases cost the same time.
 _DUMMY_HASH = _HASHER.hash("not a password of anyone")
+FAILURE_KIND = "staff"
+# zxcvbn's score (0-4): below this a password is refused. Its lists (the most common passwords of
+# public breaches, English words, names, keyboard walks, repeats and sequences) ship with the package.
+MIN_PASSWORD_SCORE = 3
 
 
 class Role(enum.StrEnum):
@@ -31,6 +37,10 @@ class Role(enum.StrEnum):
 
 class StaffInvalid(errors.InvalidInput):
     code = "staff_invalid"
+
+
+class PasswordTooWeak(errors.InvalidInput):
+    code = "password_too_weak"
 
 
 class StaffExists(errors.Conflict):
@@ -68,6 +78,7 @@ def add(
         raise StaffInvalid("name is 1 to 120 characters")
     if not isinstance(password, str) or not 12 <= len(password) <= 256:
         raise StaffInvalid("a staff password is 12 to 256 characters")
+    check_password(password, username=username, name=name)
     chosen = role(role_name)
     u = schema.staff_users
     with ctx.store.write() as conn:
@@ -92,43 +103,56 @@ def sign_in(
     *,
     username: object,
     password: object,
+    caller: str,
     now: dt.datetime,
     minutes: int,
     max_failed: int,
     lockout_minutes: int,
 ) -> sessions.Issued:
-    """A short-lived staff token. Wrong passwords count; `max_failed` in a row lock the account for
-    `lockout_minutes` (even the right password is refused meanwhile)."""
+    """A short-lived staff token. Wrong passwords count per (username, caller): `max_failed` of
+    them within `lockout_minutes` lock that username for that caller only (even the right password
+    is refused from there meanwhile), so a stranger cannot lock a colleague out from elsewhere.
+    Unknown users, inactive or locked ones and wrong passwords all cost one argon2 verification
+    (against a dummy hash when there is no real one) and the same statements: one answer, one time."""
     rejected = LoginRejected("username or password is wrong, or the account is locked")
-    if not isinstance(username, str) or not _USERNAME.match(username):
-        _matches(_DUMMY_HASH, str(password))
-        raise rejected
-    if not isinstance(password, str) or len(password) > 256:
-        raise rejected
-    u = schema.staff_users
+    # A malformed username names no account; it is looked up as one that cannot exist (so the same
+    # statements run, and no NUL or other junk reaches the database).
+    name = username if isinstance(username, str) and _USERNAME.match(username) else "-"
+    given = password if isinstance(password, str) and len(password) <= 256 else None
+    who = (caller or "unknown")[:64]
+    u, f = schema.staff_users, schema.auth_failures
     with ctx.store.write() as conn:
-        row = conn.execute(sa.select(u).where(u.c.username == username).with_for_update()).first()
-        if row is None:
-            _matches(_DUMMY_HASH, password)
-            raise rejected
-        locked = row.locked_until is not None and row.locked_until > now
-        if not row.active or locked:
-            raise rejected
-        if _matches(row.password_hash, password):
-            conn.execute(
-                sa.update(u).where(u.c.username == username).values(failed_logins=0, locked_until=None)
+        row = conn.execute(sa.select(u).where(u.c.username == name).with_for_update()).first()
+        failures = conn.execute(
+            sa.select(sa.func.count()).where(
+                f.c.kind == FAILURE_KIND,
+                f.c.subject == name,
+                f.c.caller == who,
+                f.c.at > now - dt.timedelta(minutes=lockout_minutes),
             )
+        ).scalar_one()
+        locked = failures >= max_failed
+        matches = _matches(row.password_hash if row is not None else _DUMMY_HASH, given or "")
+        if row is not None and row.active and not locked and given is not None and matches:
+            conn.execute(sa.delete(f).where(f.c.kind == FAILURE_KIND, f.c.subject == name, f.c.caller == who))
             return sessions.issue(
-                conn, kind=sessions.STAFF, subject=username, role=row.role, minutes=minutes, now=now
+                conn, kind=sessions.STAFF, subject=name, role=row.role, minutes=minutes, now=now
             )
-        failed = row.failed_logins + 1
-        lock = now + dt.timedelta(minutes=lockout_minutes) if failed >= max_failed else None
-        conn.execute(
-            sa.update(u)
-            .where(u.c.username == username)
-            .values(failed_logins=0 if lock else failed, locked_until=lock)
-        )
+        if not locked:
+            conn.execute(sa.insert(f).values(kind=FAILURE_KIND, subject=name, caller=who, at=now))
     raise rejected
+
+
+def check_password(password: str, *, username: str, name: str) -> None:
+    """Refuse a common, breached or easily guessed password (zxcvbn, with the username and name
+    as the words an attacker tries first)."""
+    verdict = zxcvbn.zxcvbn(password, user_inputs=[username, *name.split()])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        warning = str(verdict["feedback"].get("warning") or "it is too easy to guess")
+        raise PasswordTooWeak(
+            f"that password is too common or too easy to guess ({warning.rstrip('.')}); "
+            "choose a longer one, e.g. a few unrelated words"
+        )
 
 
 def _matches(password_hash: str, password: str) -> bool:

@@ -426,6 +426,55 @@ otps = Table(
     Index("ix_otps_recipient_created_at", "recipient", "created_at"),
 )
 
+# OTPs asked for (issue 17): every request is queued here, known customer ID or not, so the answer
+# costs the same either way; the dispatcher's OTP courier issues and sends them after the answer.
+# `caller` is the client address; `recipient` is filled in when the courier resolves the number.
+otp_requests = Table(
+    "otp_requests",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("purpose", String(16), nullable=False),  # sign_in | mobile_change
+    Column("service_no", String(32), nullable=False),  # as asked: may name no connection
+    Column("recipient", String(16), nullable=True),
+    Column("via", String(16), nullable=True),  # mobile_change: app | website
+    Column("caller", String(64), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    # pending | sent | failed (gateway refused) | unknown | held_back (a limit) | stale
+    Column("status", String(12), nullable=False),
+    Column("handled_at", UTCDateTime, nullable=True),
+    Column("otp_id", BigInteger, nullable=True),  # the OTP sent
+    Index("ix_otp_requests_caller_requested_at", "caller", "requested_at"),
+    Index("ix_otp_requests_recipient_handled_at", "recipient", "handled_at"),
+    Index("ix_otp_requests_status_id", "status", "id"),
+)
+
+# Wrong OTPs and wrong staff passwords, by subject (customer ID or username) and caller: the
+# per-day caps on OTP guesses and the (username, caller) staff lock-out count these.
+auth_failures = Table(
+    "auth_failures",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(8), nullable=False),  # otp | staff
+    Column("subject", String(64), nullable=False),
+    Column("caller", String(64), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Index("ix_auth_failures_kind_subject_at", "kind", "subject", "at"),
+    Index("ix_auth_failures_kind_caller_at", "kind", "caller", "at"),
+)
+
+# What staff are told about attacks on sign-in (e.g. a connection's daily OTP guesses used up).
+security_alerts = Table(
+    "security_alerts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False),
+    Column("service_no", String(32), nullable=True),
+    Column("caller", String(64), nullable=True),
+    Column("detail", Text, nullable=False),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Index("ix_security_alerts_raised_at", "raised_at"),
+)
+
 # Bearer tokens for consumers and staff; only the SHA-256 of a token is kept.
 api_sessions = Table(
     "api_sessions",

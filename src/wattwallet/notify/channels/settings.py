@@ -79,6 +79,12 @@ class DeliverySettings(BaseModel):
     batch_size: int = Field(100, ge=1, le=10_000, description="Deliveries one dispatcher claims at a time")
     workers: int = Field(4, ge=1, le=64, description="Sends a dispatcher has in flight at once")
     poll_seconds: float = Field(2.0, gt=0, le=300, description="Pause when nothing is due")
+    otp_poll_seconds: float = Field(
+        0.5,
+        gt=0,
+        le=10,
+        description="How often the OTP courier looks for OTPs asked for (sent after the answer)",
+    )
 
     @model_validator(mode="after")
     def _lease_outlasts_a_send(self) -> Self:
