@@ -408,30 +408,26 @@ class _Batch:
         month = day.replace(day=1)
         if month != state["month_start"]:
             state.update(month_start=month, month_first_day=day, mtd_wh=0, mtd_peak_wh=0, mtd_off_peak_wh=0)
+        # Time-of-Day needs the day's half-hourly split; other categories skip reading it.
+        tod: dict[str, Any] = {}
         if row.category in self.with_tod:
-            charge = rating.rate_day(
-                self.ctx.tariffs,
-                category=row.category,
-                load_w=row.sanctioned_load_w,
-                day=day,
-                wh=wh,
-                mtd_wh_before=state["mtd_wh"],
-                month_first_day=state["month_first_day"],
-                tod_wh=self._tod_wh(row, day, wh),
-                mtd_tod_wh_before=(state["mtd_peak_wh"], state["mtd_off_peak_wh"]),
-            )
+            tod = {
+                "tod_wh": self._tod_wh(row, day, wh),
+                "mtd_tod_wh_before": (state["mtd_peak_wh"], state["mtd_off_peak_wh"]),
+            }
+        charge = rating.rate_day(
+            self.ctx.tariffs,
+            category=row.category,
+            load_w=row.sanctioned_load_w,
+            day=day,
+            wh=wh,
+            mtd_wh_before=state["mtd_wh"],
+            month_first_day=state["month_first_day"],
+            **tod,
+        )
+        if tod:
             state["mtd_peak_wh"] += charge.tod_wh[0]
             state["mtd_off_peak_wh"] += charge.tod_wh[1]
-        else:
-            charge = rating.rate_day(
-                self.ctx.tariffs,
-                category=row.category,
-                load_w=row.sanctioned_load_w,
-                day=day,
-                wh=wh,
-                mtd_wh_before=state["mtd_wh"],
-                month_first_day=state["month_first_day"],
-            )
         state["mtd_wh"] += wh
         total = charge.total_paise
         balance -= total
