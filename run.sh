@@ -60,7 +60,7 @@ umask 022
 
 # Messages leave through the outbox to a stand-in SMS/WhatsApp/push gateway over HTTP (a real
 # deployment sets WATTWALLET_DELIVERY__SMS__BASE_URL etc. to the DISCOM's gateways instead).
-python -m wattwallet.notify.fake_gateway --port "$((port + 1))" > var/fake-gateway.log &
+python -m wattwallet.messaging.fake_gateway --port "$((port + 1))" > var/fake-gateway.log &
 gateway_pid=$!
 trap 'kill $gateway_pid 2>/dev/null || true' EXIT
 for _ in $(seq 50); do grep -q '^export' var/fake-gateway.log 2>/dev/null && break; sleep 0.1; done

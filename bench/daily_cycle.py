@@ -2,7 +2,7 @@
 
     python bench/daily_cycle.py --connections 100000 --db sqlite|postgresql
 
-Builds the fleet straight into a fresh database (wattwallet.fleet: bulk inserts, opening balances
+Builds the fleet straight into a fresh database (wattwallet.simulation.fleet: bulk inserts, opening balances
 through the real ledger code, 30 days of readings and billing state as if 30 cycles had run, plus
 the new day's reading), then times `jobs.daily_cycle.run` (deduction, ADC, alerts, emergency credit,
 disconnection marking, notifications recorded) and prints `connections_per_s=<n>` last.
@@ -15,10 +15,10 @@ import datetime as dt
 import time
 
 from throwaway import fresh_database, migrated_context  # bench/, beside this script
-from wattwallet import fleet
 from wattwallet.domain import clock
-from wattwallet.jobs import daily_cycle
 from wattwallet.ledger import verify
+from wattwallet.lifecycle import daily_cycle
+from wattwallet.simulation import fleet
 
 TODAY = dt.date(2025, 7, 1)  # the cycle runs on the 1st and bills 30 June
 

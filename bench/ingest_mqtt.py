@@ -2,7 +2,7 @@
 
     python bench/ingest_mqtt.py --messages 100000 --meters 20000 --db postgresql|sqlite
 
-Builds a throwaway database with N meters (wattwallet.fleet), starts a Mosquitto of its own on a
+Builds a throwaway database with N meters (wattwallet.simulation.fleet), starts a Mosquitto of its own on a
 free port (unless --broker-url names one), starts the real link (wattwallet.hes.mqtt.link.HesLink,
 the code the worker runs) and, in a second process, publishes the messages: a daily register and
 its 48 half-hourly values each, the day after the fleet's last reading, meter after meter. The
@@ -36,10 +36,10 @@ import orjson
 import sqlalchemy as sa
 
 from throwaway import free_port, fresh_database, migrated_context  # bench/, beside this script
-from wattwallet import fleet
 from wattwallet.domain import clock
 from wattwallet.hes.mqtt import link as hes_link
 from wattwallet.hes.mqtt import settings as hes_settings
+from wattwallet.simulation import fleet
 from wattwallet.store import db, schema
 
 TODAY = dt.date(2025, 7, 1)  # the fleet's last reading is on this day, 00:15 IST

@@ -3,7 +3,7 @@
     python bench/recharge_http.py --db sqlite|postgresql [--seconds 10] [--warmup 2] [--concurrency 32]
         [--connections 2000] [--workers 1] [--agents 8] [--generator wrk|httpx] [--clients 1]
 
-Builds a fresh database (wattwallet.fleet: prepaid connections already past their first recharge, so
+Builds a fresh database (wattwallet.simulation.fleet: prepaid connections past their first recharge, so
 every ₹100 recharge is allowed), registers agents with keys, starts `wattwallet serve` (uvicorn) as a
 subprocess on a free port, warms it up with `--warmup` seconds of the same load (not measured), and
 drives `--concurrency` requests in flight for `--seconds` from wrk
@@ -40,12 +40,12 @@ import httpx
 import sqlalchemy as sa
 
 from throwaway import free_port, fresh_database, migrated_context  # bench/, beside this script
-from wattwallet import fleet
 from wattwallet.context import Context
 from wattwallet.domain import clock
 from wattwallet.ledger import verify
-from wattwallet.services import agents, payments
+from wattwallet.simulation import fleet
 from wattwallet.store import db, schema
+from wattwallet.wallet import agents, payments
 
 # A throwaway value for the throwaway server this bench starts: not a secret of any gateway.
 BENCH_WEBHOOK_SECRET = "whsec_bench_only_not_a_real_secret"

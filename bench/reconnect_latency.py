@@ -32,10 +32,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench import recharge_http as rh
 from throwaway import fresh_database, migrated_context  # bench/, beside this script
-from wattwallet import fleet
 from wattwallet.domain import clock
-from wattwallet.services import payments
-from wattwallet.simulation import consumption, meters, mqtt_meters
+from wattwallet.simulation import consumption, fleet, meters, mqtt_meters
+from wattwallet.wallet import payments
 
 AMOUNT = 50_000  # ₹500: enough to lift any bench wallet above zero
 HOME = consumption.Profile(kind="home", size="medium", daily_wh=8_000, ac_w=0, load_w=2_000)

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from wattwallet.domain import clock
-from wattwallet.services import payments
+from wattwallet.wallet import payments
 
 SERVICE_NO = "1234567890123"  # run.sh's demo consumer, Lakshmi Devi (Telugu)
 

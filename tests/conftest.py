@@ -20,10 +20,10 @@ import pytest
 import sqlalchemy as sa
 
 from wattwallet import tariffs
+from wattwallet.consumers import registration
 from wattwallet.context import Context
 from wattwallet.domain import clock, policy
 from wattwallet.ledger import accounts
-from wattwallet.services import connections
 from wattwallet.store import db, migrate, schema
 
 PG_ADMIN_URL = os.environ.get("WATTWALLET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -153,8 +153,8 @@ def add_connection(ctx: Context) -> AddConnection:
             "today": NOW.date(),
         }
         fields.update(overrides)
-        new = connections.parse(ctx, **fields)
-        connections.add(ctx, new, now=NOW)
+        new = registration.parse(ctx, **fields)
+        registration.add(ctx, new, now=NOW)
         return new.service_no
 
     return add

@@ -9,7 +9,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from wattwallet import cli
+from wattwallet.cli import main as cli
 from wattwallet.store import migrate
 
 SN = "1234567890123"

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
-from wattwallet import cli, holiday_lists
+from wattwallet import holiday_lists
+from wattwallet.cli import main as cli
 
 
 def wattwallet(url: str, *args: str) -> Result:

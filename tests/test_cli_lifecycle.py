@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from wattwallet import cli, tariffs
-from wattwallet.commands import common
+from wattwallet import tariffs
+from wattwallet.cli import common
+from wattwallet.cli import main as cli
 from wattwallet.domain import clock
 from wattwallet.hes import commands
 from wattwallet.store import db

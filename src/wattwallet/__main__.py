@@ -1,3 +1,3 @@
-from wattwallet.cli import app
+from wattwallet.cli.main import app
 
 app()

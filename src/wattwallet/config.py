@@ -12,7 +12,7 @@ from wattwallet import tariffs
 from wattwallet.domain import policy as policy_rules
 from wattwallet.domain import tariff
 from wattwallet.hes.mqtt import settings as hes_settings
-from wattwallet.notify.channels import settings as delivery_settings
+from wattwallet.messaging.channels import settings as delivery_settings
 
 
 class ApiSettings(BaseModel):

@@ -9,7 +9,7 @@ from wattwallet import config
 from wattwallet.domain import errors, policy, tariff
 from wattwallet.hes import adapter, simulator
 from wattwallet.ledger import accounts
-from wattwallet.notify import sms
+from wattwallet.messaging import sms
 from wattwallet.store import db, migrate
 
 

@@ -20,9 +20,11 @@ from tests.conftest import NOW, AddConnection
 from wattwallet import config
 from wattwallet.api import app as api_app
 from wattwallet.api import deps
+from wattwallet.consumers import otp
 from wattwallet.context import Context
-from wattwallet.notify import sms
-from wattwallet.services import agents, otp, staff
+from wattwallet.messaging import sms
+from wattwallet.staff import accounts as staff
+from wattwallet.wallet import agents
 
 STAFF_PASSWORD = "correct horse battery staple"
 WEBHOOK_SECRET = "whsec_test_only_not_a_real_secret"

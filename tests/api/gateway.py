@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from tests.api.conftest import WEBHOOK_SECRET, Api
-from wattwallet.services import payments
+from wattwallet.wallet import payments
 
 WEBHOOK = "/api/v1/payments/webhook"
 _ids = itertools.count(1)

@@ -13,9 +13,10 @@ from typer.testing import CliRunner
 
 from tests.api.conftest import Api
 from tests.conftest import table_counts
-from wattwallet import cli
-from wattwallet.services import agents, wallets
+from wattwallet.cli import main as cli
 from wattwallet.store import schema
+from wattwallet.wallet import agents
+from wattwallet.wallet import views as wallets
 
 RECHARGES = "/api/v1/agent/recharges"
 

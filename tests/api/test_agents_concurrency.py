@@ -13,8 +13,8 @@ from tests.conftest import NOW, AddConnection
 from wattwallet.context import Context
 from wattwallet.domain import errors
 from wattwallet.ledger import verify
-from wattwallet.services import agents
 from wattwallet.store import schema
+from wattwallet.wallet import agents
 
 THREADS_PER_AGENT = 6
 ROUNDS = 4

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from tests.api.conftest import Api, bearer
 from tests.conftest import table_counts
-from wattwallet.services import connections, consumer_access, otp, self_service
-from wattwallet.store import schema
+from wattwallet.consumers import access as consumer_access
+from wattwallet.consumers import otp, self_service
+from wattwallet.store import connections, schema
 
 NEW = "+919000012345"
 

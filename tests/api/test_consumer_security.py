@@ -14,8 +14,9 @@ from tests.api.conftest import Api, bearer
 from tests.conftest import NOW, table_counts
 from wattwallet.api import app as api_app
 from wattwallet.api import consumer as consumer_api
-from wattwallet.services import recharges, short_bills
+from wattwallet.lifecycle import short_bills
 from wattwallet.store import schema
+from wattwallet.wallet import recharges
 
 # Well-formed bodies, so that a refusal can only come from who is asking (a route with no entry
 # here is sent {}: the ownership check must still answer before the body is looked at).

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from tests.api.conftest import Api, bearer
 from tests.conftest import NOW
 from wattwallet.domain import clock
-from wattwallet.jobs import daily_cycle
-from wattwallet.services import connections, readings, recharges, short_bills
-from wattwallet.store import schema
+from wattwallet.domain import readings as reading_rules
+from wattwallet.lifecycle import daily_cycle, readings, short_bills
+from wattwallet.store import connections, schema
+from wattwallet.wallet import recharges
 
 BASE = "/api/v1/me/connections"
 
@@ -24,7 +25,7 @@ def at(text: str) -> dt.datetime:
 
 def read_and_bill(api: Api, serial: str, kwh: str, *, day: str = "2025-06-03") -> None:
     """The midnight register of `day`, then the daily cycle that bills the day before."""
-    reading = readings.parse(meter_serial=serial, read_at=at(f"{day}T00:10"), kwh=kwh)
+    reading = reading_rules.parse(meter_serial=serial, read_at=at(f"{day}T00:10"), kwh=kwh)
     readings.record(api.ctx, [reading], now=at(f"{day}T00:10"))
     daily_cycle.run(api.ctx, now=at(f"{day}T06:00"))
 

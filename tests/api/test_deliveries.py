@@ -9,9 +9,9 @@ import pytest
 
 from tests.api.conftest import Api, bearer
 from tests.conftest import NOW
-from wattwallet.notify import channels, dispatcher, fake_gateway
-from wattwallet.notify.channels import base
-from wattwallet.services import deliveries, notifications
+from wattwallet.messaging import channels, deliveries, dispatcher, fake_gateway
+from wattwallet.messaging import outbox as notifications
+from wattwallet.messaging.channels import base
 
 DEAD = "/api/v1/staff/deliveries/dead"
 

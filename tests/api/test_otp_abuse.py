@@ -20,9 +20,8 @@ from tests.api.conftest import Api, bearer
 from wattwallet import config
 from wattwallet.api import app as api_app
 from wattwallet.api import deps
-from wattwallet.notify import dispatcher, sms
-from wattwallet.notify.channels import settings as channel_settings
-from wattwallet.services import otp
+from wattwallet.consumers import otp, otp_courier
+from wattwallet.messaging import sms
 from wattwallet.store import schema
 
 OTP = "/api/v1/auth/otp"
@@ -137,14 +136,9 @@ def test_a_stalled_sms_gateway_does_not_slow_the_answer(api: Api, consumer: Any)
     assert api.deliver_otps().sent == 1 and texts_to(api, mobile) == 1
 
 
-def test_the_dispatcher_delivers_otps_asked_for(api: Api, consumer: Any) -> None:
+def test_the_courier_delivers_otps_asked_for(api: Api, consumer: Any) -> None:
     service_no, mobile = consumer(1)
-    courier = dispatcher.Dispatcher(
-        api.ctx,
-        settings=channel_settings.DeliverySettings(otp_poll_seconds=0.05),
-        channels={},
-        clock=api.clock,
-    )
+    courier = otp_courier.OtpCourier(api.ctx, poll_seconds=0.05, clock=api.clock)
     courier.start()
     try:
         assert api.client.post(OTP, json={"service_no": service_no}).status_code == 202

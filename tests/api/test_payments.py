@@ -16,8 +16,9 @@ from tests.conftest import table_counts
 from wattwallet import config
 from wattwallet.api import app as api_app
 from wattwallet.api import deps
-from wattwallet.services import payments, wallets
 from wattwallet.store import schema
+from wattwallet.wallet import payments
+from wattwallet.wallet import views as wallets
 
 
 def signed_in(api: Api, consumer: Any, n: int, **overrides: Any) -> tuple[str, dict[str, str]]:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from tests.api import gateway
 from tests.api.conftest import Api, bearer
-from wattwallet import cli
+from wattwallet.cli import main as cli
 from wattwallet.store import schema
 
 

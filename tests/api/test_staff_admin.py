@@ -14,11 +14,11 @@ from typer.testing import CliRunner
 from tests.api.conftest import Api
 from tests.api.test_staff_support import Desk, refused
 from tests.conftest import table_counts
-from wattwallet import cli
-from wattwallet.commands import common
+from wattwallet.cli import common
+from wattwallet.cli import main as cli
 from wattwallet.domain import clock
-from wattwallet.jobs import daily_cycle
-from wattwallet.services import readings
+from wattwallet.domain import readings as reading_rules
+from wattwallet.lifecycle import daily_cycle, readings
 from wattwallet.store import schema
 
 
@@ -120,7 +120,7 @@ def test_admin_keeps_the_calendar_and_the_rules_follow_it(api: Api, desk: Desk, 
     # 4 June a holiday moves its earliest cut to 5 June.
     service_no, _ = consumer(1, meter_serial="SM-C1")
     taken = ist("2025-06-03T00:05")
-    readings.record(api.ctx, [readings.parse(meter_serial="SM-C1", read_at=taken, kwh="40")], now=taken)
+    readings.record(api.ctx, [reading_rules.parse(meter_serial="SM-C1", read_at=taken, kwh="40")], now=taken)
     daily_cycle.run(api.ctx, now=ist("2025-06-03T06:00"))
     api.clock.now = ist("2025-06-03T08:00")
     [entry] = desk("admin", "GET", "/disconnections/queue").json()

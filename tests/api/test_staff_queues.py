@@ -13,9 +13,9 @@ from tests.api.conftest import Api
 from tests.api.test_staff_support import Desk, refused
 from tests.conftest import table_counts
 from wattwallet.domain import clock
+from wattwallet.domain import readings as reading_rules
 from wattwallet.hes import commands
-from wattwallet.jobs import daily_cycle
-from wattwallet.services import readings
+from wattwallet.lifecycle import daily_cycle, readings
 from wattwallet.store import schema
 
 
@@ -33,7 +33,7 @@ def read_and_bill(api: Api, meter: str, at: str, kwh: str, *, cycle_at: str) -> 
     taken = ist(at)
     readings.record(
         api.ctx,
-        [readings.parse(meter_serial=meter, read_at=taken, kwh=kwh)],
+        [reading_rules.parse(meter_serial=meter, read_at=taken, kwh=kwh)],
         now=taken + dt.timedelta(minutes=5),
     )
     api.clock.now = ist(cycle_at)

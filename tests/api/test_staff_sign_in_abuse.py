@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import STAFF_PASSWORD, Api
-from wattwallet.services import staff
+from wattwallet.staff import accounts as staff
 
 SIGN_IN = "/api/v1/auth/staff/session"
 

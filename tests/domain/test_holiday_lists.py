@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from wattwallet import holiday_lists
-from wattwallet.domain import calendar, holiday_list
+from wattwallet.domain import holiday_list, working_days
 
 # What the G.O. itself says (counted in the copies read): the files must hold exactly this many.
 GENERAL_HOLIDAYS = {2025: 23, 2026: 24}
@@ -28,12 +28,12 @@ def test_the_year_matches_its_official_file_day_by_day(year: int) -> None:
     general holiday of the shipped file (read here straight from the YAML)."""
     listed = {entry["date"] for entry in _raw(year)["holidays"]}
     assert len(listed) == GENERAL_HOLIDAYS[year]
-    days = holiday_lists.working_days(dt.date(year, 1, 1), dt.date(year, 12, 31))
+    days = holiday_lists.default_working_days(dt.date(year, 1, 1), dt.date(year, 12, 31))
     assert days.unconfirmed_years == frozenset()
     day = dt.date(year, 1, 1)
     checked = 0
     while day.year == year:
-        off = day.weekday() == 6 or calendar.is_second_saturday(day) or day in listed
+        off = day.weekday() == 6 or working_days.is_second_saturday(day) or day in listed
         assert days.is_working(day) is not off, day
         checked += 1
         day += dt.timedelta(days=1)
@@ -76,7 +76,7 @@ def test_the_year_matches_its_official_file_day_by_day(year: int) -> None:
     ],
 )
 def test_known_corrections(day: str, working: bool) -> None:
-    days = holiday_lists.working_days(dt.date(2025, 1, 1), dt.date(2026, 12, 31))
+    days = holiday_lists.default_working_days(dt.date(2025, 1, 1), dt.date(2026, 12, 31))
     assert days.is_working(dt.date.fromisoformat(day)) is working
 
 
@@ -96,7 +96,7 @@ def test_the_unconfirmed_2026_dates_are_marked() -> None:
     year = holiday_lists.year_defaults(2026)
     unconfirmed = {d for d, e in year.days.items() if not e.confirmed}
     assert unconfirmed == {dt.date(2026, 3, 21), dt.date(2026, 10, 18)}
-    assert year.confirmed and year.basis == calendar.OFFICIAL  # a G.O. year, a few dates unconfirmed
+    assert year.confirmed and year.basis == working_days.OFFICIAL  # a G.O. year, a few dates unconfirmed
     assert year.days[dt.date(2026, 3, 21)].reason_te == "ఈద్-ఉల్-ఫితర్ (రంజాన్)"
     assert "G.O. number not seen" in year.reference
 
@@ -147,10 +147,10 @@ def test_a_circular_reads_with_its_source_on_every_day() -> None:
         "2026-10-02",
     ]
     assert all(h.source == "APSPDCL circular no. 42" and h.confirmed for h in read.holidays)
-    year = calendar.year_defaults(2026, official=read)
-    assert year.basis == calendar.CIRCULAR and year.confirmed
+    year = working_days.year_defaults(2026, official=read)
+    assert year.basis == working_days.CIRCULAR and year.confirmed
     assert year.days[dt.date(2026, 10, 2)].reason == "Mahatma Gandhi Jayanti; Founders' Day, APSPDCL"
-    assert year.days[dt.date(2026, 1, 4)].reason == calendar.SUNDAY  # Sundays come anyway
+    assert year.days[dt.date(2026, 1, 4)].reason == working_days.SUNDAY  # Sundays come anyway
     assert dt.date(2026, 3, 3) not in year.days  # only what the circular lists
 
 

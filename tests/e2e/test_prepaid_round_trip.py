@@ -24,10 +24,11 @@ from wattwallet import config
 from wattwallet.api import app as api_app
 from wattwallet.api import deps
 from wattwallet.context import Context
-from wattwallet.jobs import daily_cycle, disconnections
-from wattwallet.notify import channels, dispatcher, fake_gateway
-from wattwallet.services import connections, payments
+from wattwallet.lifecycle import daily_cycle, disconnections
+from wattwallet.messaging import channels, dispatcher, fake_gateway
 from wattwallet.simulation import meters
+from wattwallet.store import connections
+from wattwallet.wallet import payments
 
 SECRET = "whsec_e2e_test_only"
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from tests.conftest import NOW, AddConnection
 from wattwallet.context import Context
 from wattwallet.domain import clock
-from wattwallet.jobs import daily_cycle
-from wattwallet.services import ingest, readings
+from wattwallet.domain import readings as reading_rules
+from wattwallet.lifecycle import daily_cycle, ingest, readings
 from wattwallet.store import schema
 
 IST = clock.IST
@@ -22,7 +22,9 @@ def at(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text).replace(tzinfo=IST)
 
 
-def message(reading: readings.Reading, msg_id: str, profile: tuple[int, ...] | None = None) -> ingest.Message:
+def message(
+    reading: reading_rules.Reading, msg_id: str, profile: tuple[int, ...] | None = None
+) -> ingest.Message:
     return ingest.Message(msg_id, reading, profile, topic=f"t/readings/{reading.meter_serial}", payload=b"{}")
 
 
@@ -47,11 +49,15 @@ def both_paths(
         # Now is just after the batch's newest reading (with `skew`, every third batch: a day before it).
         early = skew and number % 3 == 0
         now = max(when for _, when, _ in batch) + dt.timedelta(minutes=-24 * 60 if early else 1)
-        plain = [readings.Reading(f"SM-R{i}" if i >= 0 else "SM-NONE", when, wh) for i, when, wh in batch]
+        plain = [
+            reading_rules.Reading(f"SM-R{i}" if i >= 0 else "SM-NONE", when, wh) for i, when, wh in batch
+        ]
         sent = []
         for i, when, wh in batch:
             count += 1
-            sent.append(message(readings.Reading(f"SM-I{i}" if i >= 0 else "SM-NONE", when, wh), f"m{count}"))
+            sent.append(
+                message(reading_rules.Reading(f"SM-I{i}" if i >= 0 else "SM-NONE", when, wh), f"m{count}")
+            )
         by_record += [(o.status, o.reason) for o in readings.record(ctx, plain, now=now)]
         by_ingest += [(o.status, o.reason) for o in ingest.ingest(ctx, sent, now=now)]
     return by_record, by_ingest, {f"SM-I{i}": f"SM-R{i}" for i in range(meters)}
@@ -173,13 +179,13 @@ def test_a_message_taken_before_changes_nothing_and_keeps_its_profile_once(
     add_connection(meter_serial="SM-P")
     when = at("2025-06-03T00:00")
     profile = tuple(range(100, 148))
-    first = message(readings.Reading("SM-P", when, 4_000), "HES-1", profile)
+    first = message(reading_rules.Reading("SM-P", when, 4_000), "HES-1", profile)
     again = ingest.ingest(ctx, [first, first], now=when)
     assert [(o.status, o.reason) for o in again] == [("stored", None), ("duplicate", "msg_id_seen")]
     [later] = ingest.ingest(ctx, [first], now=when + dt.timedelta(hours=1))
     assert (later.status, later.reason) == ("duplicate", "msg_id_seen")
     # The same reading under another msg_id is a duplicate reading, as readings.record says.
-    [other] = ingest.ingest(ctx, [message(readings.Reading("SM-P", when, 4_000), "HES-2")], now=when)
+    [other] = ingest.ingest(ctx, [message(reading_rules.Reading("SM-P", when, 4_000), "HES-2")], now=when)
     assert (other.status, other.reason) == ("duplicate", None)
     with ctx.store.read() as conn:
         rows = conn.execute(sa.select(schema.meter_load_profiles)).all()
@@ -196,10 +202,10 @@ def test_a_refused_reading_is_kept_as_a_reject_and_not_flagged_twice(
     add_connection(meter_serial="SM-B")
     ingest.ingest(
         ctx,
-        [message(readings.Reading("SM-B", at("2025-06-03T00:10"), 5_000), "a")],
+        [message(reading_rules.Reading("SM-B", at("2025-06-03T00:10"), 5_000), "a")],
         now=NOW + dt.timedelta(days=1),
     )
-    backwards = message(readings.Reading("SM-B", at("2025-06-04T00:10"), 4_000), "b")
+    backwards = message(reading_rules.Reading("SM-B", at("2025-06-04T00:10"), 4_000), "b")
     for _ in range(2):  # the broker sends it again: one flag, one reject
         ingest.ingest(ctx, [backwards], now=at("2025-06-04T00:11"))
     with ctx.store.read() as conn:
@@ -214,7 +220,7 @@ def test_a_reading_stored_before_its_profile_gets_the_profile_when_it_comes_agai
 ) -> None:
     """As after a failure between ingest's two transactions: the reading is in, the profile not."""
     add_connection(meter_serial="SM-Q")
-    reading = readings.Reading("SM-Q", at("2025-06-03T00:00"), 4_000)
+    reading = reading_rules.Reading("SM-Q", at("2025-06-03T00:00"), 4_000)
     readings.record(ctx, [reading], now=at("2025-06-03T00:01"))
     [outcome] = ingest.ingest(ctx, [message(reading, "HES-9", (1,) * 48)], now=at("2025-06-03T00:02"))
     assert outcome.status == "duplicate"

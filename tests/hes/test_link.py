@@ -12,11 +12,14 @@ from tests.conftest import AddConnection
 from tests.hes.conftest import Clock, FakeHes, PrivateBroker, StartLink, settled, wait_for
 from wattwallet.context import Context
 from wattwallet.domain import clock
+from wattwallet.domain import readings as reading_rules
 from wattwallet.hes import commands
 from wattwallet.hes.mqtt import headend, rejects, relay
-from wattwallet.jobs import daily_cycle, disconnections, schedule
-from wattwallet.services import connections, ingest, lifecycle, readings, recharges
-from wattwallet.store import schema
+from wattwallet.jobs import schedule
+from wattwallet.lifecycle import daily_cycle, disconnections, ingest, readings
+from wattwallet.lifecycle import relay as lifecycle
+from wattwallet.store import connections, schema
+from wattwallet.wallet import recharges
 
 IST = clock.IST
 
@@ -29,7 +32,7 @@ def due_for_disconnection(ctx: Context, add_connection: AddConnection, serial: s
     """A connection whose balance fell below its emergency credit on 3 June (disconnect from 4 June, 10:00)."""
     sn = add_connection(meter_serial=serial, first_recharge_done=True, opening_balance_paise=500)
     readings.record(
-        ctx, [readings.Reading(serial, at("2025-06-03T00:10"), 20_000)], now=at("2025-06-03T00:10")
+        ctx, [reading_rules.Reading(serial, at("2025-06-03T00:10"), 20_000)], now=at("2025-06-03T00:10")
     )
     daily_cycle.run(ctx, now=at("2025-06-03T06:00"))
     return sn

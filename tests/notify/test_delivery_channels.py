@@ -15,9 +15,9 @@ import pytest
 from pydantic import SecretStr
 
 from tests.notify.test_templates import CASES, figures_for
-from wattwallet.notify import channels, fake_gateway, sms, templates
-from wattwallet.notify.channels import base, push, sms_gateway, whatsapp
-from wattwallet.notify.channels import settings as channel_settings
+from wattwallet.messaging import channels, fake_gateway, sms, templates
+from wattwallet.messaging.channels import base, push, sms_gateway, whatsapp
+from wattwallet.messaging.channels import settings as channel_settings
 
 SERVICE_NO = "1234567890123"
 
@@ -332,7 +332,7 @@ def test_only_configured_channels_are_built(gateway: fake_gateway.FakeGateway) -
 
 def test_the_fake_gateway_runs_as_its_own_process_and_reports_what_arrived() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "wattwallet.notify.fake_gateway", "--port", "0"],
+        [sys.executable, "-m", "wattwallet.messaging.fake_gateway", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -20,11 +20,12 @@ from tests.conftest import NOW, AddConnection
 from wattwallet import tariffs
 from wattwallet.context import Context
 from wattwallet.domain import money, policy
-from wattwallet.notify import channels, dispatcher, fake_gateway
-from wattwallet.notify.channels import base
-from wattwallet.notify.channels import settings as channel_settings
-from wattwallet.services import deliveries, notifications, preferences, recharges
+from wattwallet.messaging import channels, deliveries, dispatcher, fake_gateway, preferences
+from wattwallet.messaging import outbox as notifications
+from wattwallet.messaging.channels import base
+from wattwallet.messaging.channels import settings as channel_settings
 from wattwallet.store import db, schema
+from wattwallet.wallet import recharges
 
 RETRY = deliveries.Retry(max_attempts=3, backoff_seconds=(30, 120), lease_seconds=60)
 

@@ -13,8 +13,10 @@ from sqlalchemy import event
 from tests.conftest import NOW, AddConnection
 from wattwallet.context import Context
 from wattwallet.domain import errors
-from wattwallet.services import connections, deliveries, notifications, preferences, recharges
-from wattwallet.store import schema
+from wattwallet.messaging import deliveries, preferences
+from wattwallet.messaging import outbox as notifications
+from wattwallet.store import connections, schema
+from wattwallet.wallet import recharges
 
 
 def record(ctx: Context, *messages: notifications.Message) -> None:
@@ -193,7 +195,7 @@ def test_choices_can_be_changed_back(ctx: Context, add_connection: AddConnection
 
 
 def test_every_kind_is_either_mandatory_or_optional() -> None:
-    from wattwallet.notify import templates
+    from wattwallet.messaging import templates
 
     assert set(templates.KINDS) == preferences.MANDATORY_KINDS | preferences.OPTIONAL_KINDS
     assert {"recharge_success", "reconnected", "reconnect_amount_needed"} == preferences.OPTIONAL_KINDS

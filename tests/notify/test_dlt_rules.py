@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from wattwallet.cli import app
+from wattwallet.cli.main import app
 from wattwallet.domain import clock, money
-from wattwallet.notify import fake_gateway, formatting, registration, templates
+from wattwallet.messaging import fake_gateway, formatting, registration, templates
 
 BOOK = templates.load()
 CASES = [(kind, language) for kind in templates.KINDS for language in templates.LANGUAGES]

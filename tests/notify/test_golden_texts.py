@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from wattwallet.domain import clock
-from wattwallet.notify import templates
+from wattwallet.messaging import templates
 
 GOLDEN = Path(__file__).with_name("golden")
 UPDATE = os.environ.get("WATTWALLET_UPDATE_GOLDEN") == "1"

@@ -12,8 +12,8 @@ import yaml
 from babel.numbers import format_currency
 
 from wattwallet.domain import errors
-from wattwallet.notify import templates
-from wattwallet.notify.templates import (
+from wattwallet.messaging import templates
+from wattwallet.messaging.templates import (
     KINDS,
     LANGUAGES,
     FigureInvalid,

@@ -12,7 +12,7 @@ import pytest
 from click.testing import Result
 from typer.testing import CliRunner
 
-from wattwallet import cli
+from wattwallet.cli import main as cli
 
 GOOD_CONNECTION = """
 connections:

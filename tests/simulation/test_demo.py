@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import typer
 from typer.testing import CliRunner
 
-from wattwallet.commands import simulate
+from wattwallet.cli import simulate
 from wattwallet.simulation import demo, habits
 from wattwallet.store import db, migrate, schema
 

@@ -21,12 +21,12 @@ from typer.testing import CliRunner
 
 from tests.conftest import AddConnection
 from tests.hes.conftest import WAIT, Clock, StartLink, settled, wait_for
-from wattwallet.commands import simulate
+from wattwallet.cli import simulate
 from wattwallet.context import Context
 from wattwallet.domain import clock
-from wattwallet.jobs import daily_cycle, disconnections
-from wattwallet.services import connections
+from wattwallet.lifecycle import daily_cycle, disconnections
 from wattwallet.simulation import consumption, meters, mqtt_meters
+from wattwallet.store import connections
 
 HOME = consumption.Profile(kind="home", size="large", daily_wh=15_000, ac_w=0, load_w=2_000)
 

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from wattwallet import holiday_lists
 from wattwallet.context import Context
-from wattwallet.domain import calendar, clock, holiday_list, policy
-from wattwallet.jobs import disconnections
+from wattwallet.domain import clock, disconnection, holiday_list, policy, working_days
+from wattwallet.lifecycle import disconnections
 from wattwallet.store import calendar_repo, db, migrate, schema
 from wattwallet.store.db import Store
 
@@ -115,9 +115,9 @@ def test_set_day_upserts(store: Store, now: dt.datetime) -> None:
 
 def test_set_day_validates(store: Store, now: dt.datetime) -> None:
     with store.write() as conn:
-        with pytest.raises(calendar.InvalidCalendarEntry):
+        with pytest.raises(working_days.InvalidCalendarEntry):
             calendar_repo.set_day(conn, day=dt.date(2025, 7, 9), working=False, reason=" ", by="A", now=now)
-        with pytest.raises(calendar.UnsupportedYear):
+        with pytest.raises(working_days.UnsupportedYear):
             calendar_repo.set_day(conn, day=dt.date(2099, 7, 9), working=False, reason="x", by="A", now=now)
     assert count_rows(store) == 0
 
@@ -128,12 +128,12 @@ def test_load_across_two_years_seeds_both(store: Store, now: dt.datetime) -> Non
         days = calendar_repo.load(conn, start=start, end=end, now=now)
         assert set(calendar_repo.year_status(conn, [2024, 2025, 2026, 2027])) == {2025, 2026}
     assert count_rows(store) == len(defaults(2025)) + len(defaults(2026))
-    assert days == holiday_lists.working_days(start, end)
+    assert days == holiday_lists.default_working_days(start, end)
     assert not days.is_working(dt.date(2025, 12, 25))  # Christmas
     assert not days.is_working(dt.date(2026, 1, 10))  # second Saturday
     assert not days.is_working(dt.date(2026, 1, 16))  # Kanuma
     assert days.is_working(dt.date(2026, 1, 13))
-    with pytest.raises(calendar.OutsideLoadedRange):
+    with pytest.raises(working_days.OutsideLoadedRange):
         days.is_working(dt.date(2026, 1, 21))
     # A second load writes nothing and agrees.
     with store.read() as conn:
@@ -148,7 +148,7 @@ def test_window_from_the_store(store: Store, now: dt.datetime) -> None:
         days = calendar_repo.load(conn, start=now.date(), end=now.date() + dt.timedelta(days=14), now=now)
     # Monday 13:00 IST: Tuesday is a declared holiday, so Wednesday's window.
     monday_one_pm = dt.datetime(2025, 6, 2, 13, 0, tzinfo=clock.IST)
-    assert calendar.next_window_start(monday_one_pm, days, policy.Policy()) == dt.datetime(
+    assert disconnection.next_window_start(monday_one_pm, days, policy.Policy()) == dt.datetime(
         2025, 6, 4, 10, 0, tzinfo=clock.IST
     )
 
@@ -160,7 +160,7 @@ def test_a_year_seeded_from_the_package_is_reseeded_from_the_official_list(
     store: Store, now: dt.datetime
 ) -> None:
     """What migration 0010 leaves of a deployment seeded before it: computed rows, no basis row."""
-    stale = calendar.year_defaults(2026, official=None)
+    stale = working_days.year_defaults(2026, official=None)
     with store.write() as conn:
         conn.execute(
             schema.calendar_days.insert(),
@@ -186,7 +186,7 @@ def test_a_year_seeded_from_the_package_is_reseeded_from_the_official_list(
     assert days.is_working(dt.date(2026, 3, 31))  # Mahavir Jayanti is gone
     assert days.is_working(dt.date(2026, 6, 13)) and rows[dt.date(2026, 6, 13)].source == "staff"
     assert {r.source for d, r in rows.items() if d != dt.date(2026, 6, 13)} == {"official"}
-    expected = holiday_lists.working_days(dt.date(2026, 1, 1), dt.date(2026, 12, 31))
+    expected = holiday_lists.default_working_days(dt.date(2026, 1, 1), dt.date(2026, 12, 31))
     assert days.non_working == expected.non_working - {dt.date(2026, 6, 13)}
 
 
@@ -224,7 +224,7 @@ def test_import_replaces_the_years_days_keeps_staff_changes_and_is_audited(
     later = now + dt.timedelta(days=1)
     with store.write() as conn:
         done = calendar_repo.import_list(conn, holidays=CIRCULAR, by="S. Reddy", now=later)
-    weekly = calendar.weekly_off_days(2026)
+    weekly = working_days.weekly_off_days(2026)
     assert (done.year, done.basis, done.staff_kept) == (2026, "circular", (drive,))
     assert (
         done.written == len(weekly) + 3 - 1
@@ -338,7 +338,7 @@ def test_the_stored_2025_and_2026_calendars_are_the_official_files_day_by_day(
     first, last = dt.date(2025, 1, 1), dt.date(2026, 12, 31)
     with store.write() as conn:
         stored = calendar_repo.load(conn, start=first, end=last, now=now)
-    expected = holiday_lists.working_days(first, last)
+    expected = holiday_lists.default_working_days(first, last)
     day = first
     while day <= last:
         assert stored.is_working(day) is expected.is_working(day), day

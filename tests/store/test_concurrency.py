@@ -28,8 +28,9 @@ from wattwallet import tariffs
 from wattwallet.context import Context
 from wattwallet.domain import errors, policy, recharge
 from wattwallet.ledger import accounts, verify
-from wattwallet.services import dues, recharges, wallets
 from wattwallet.store import db, schema
+from wattwallet.wallet import dues, recharges
+from wattwallet.wallet import views as wallets
 
 # service_no, channel, reference, amount in paise: plain data, so it crosses process boundaries.
 Job = tuple[str, str, str, int]

@@ -12,9 +12,11 @@ import pytest
 from tests.conftest import AddConnection
 from wattwallet.context import Context
 from wattwallet.domain import clock
-from wattwallet.jobs import daily_cycle
+from wattwallet.domain import readings as reading_rules
 from wattwallet.ledger import postings, verify
-from wattwallet.services import readings, recharges, wallets
+from wattwallet.lifecycle import daily_cycle, readings
+from wattwallet.wallet import recharges
+from wattwallet.wallet import views as wallets
 
 
 @pytest.fixture(params=["postgresql"])
@@ -34,9 +36,9 @@ def test_a_recharge_during_the_cycle_waits_and_both_complete(
     recharges.recharge_wallet(
         ctx, service_no=sn, channel="portal", reference="R1", amount_paise=50_000, now=at(2, 9)
     )
-    readings.record(ctx, [readings.Reading("SM-RACE", at(3, 0, 10), 120_000)], now=at(3, 0, 10))
+    readings.record(ctx, [reading_rules.Reading("SM-RACE", at(3, 0, 10), 120_000)], now=at(3, 0, 10))
     daily_cycle.run(ctx, now=at(3, 6))  # heavy use: the low-balance alerts go out
-    readings.record(ctx, [readings.Reading("SM-RACE", at(4, 0, 10), 126_000)], now=at(4, 0, 10))
+    readings.record(ctx, [reading_rules.Reading("SM-RACE", at(4, 0, 10), 126_000)], now=at(4, 0, 10))
     before = wallets.view(ctx, service_no=sn, now=at(4, 6)).balance
 
     # Hold the cycle right after it has locked the batch's money, while a recharge (which re-arms

@@ -17,13 +17,17 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import AddConnection, table_counts
-from wattwallet import config, context, fleet, tariffs
+from wattwallet import config, context, tariffs
 from wattwallet.context import Context
 from wattwallet.domain import clock, policy, rating
-from wattwallet.jobs import daily_cycle, schedule
+from wattwallet.domain import readings as reading_rules
+from wattwallet.jobs import schedule
 from wattwallet.ledger import postings, verify
-from wattwallet.services import readings, recharges, wallets
+from wattwallet.lifecycle import daily_cycle, readings
+from wattwallet.simulation import fleet
 from wattwallet.store import db, migrate, schema
+from wattwallet.wallet import recharges
+from wattwallet.wallet import views as wallets
 
 TODAY = dt.date(2025, 7, 1)
 RUN_AT = dt.datetime.combine(TODAY, dt.time(6), tzinfo=clock.IST)
@@ -115,7 +119,8 @@ KILLED_RUN = textwrap.dedent(
     from wattwallet import tariffs
     from wattwallet.context import Context
     from wattwallet.domain import clock, policy
-    from wattwallet.jobs import daily_cycle, schedule
+    from wattwallet.lifecycle import daily_cycle
+    from wattwallet.jobs import schedule
     from wattwallet.store import db
 
     store = db.Store.from_url(sys.argv[1])
@@ -223,7 +228,7 @@ def test_a_recharge_between_rating_and_writing_is_seen_before_alerting(
     )
     readings.record(
         ctx,
-        [readings.Reading("SM-GAP", dt.datetime(2025, 6, 3, 0, 10, tzinfo=clock.IST), 30_000)],
+        [reading_rules.Reading("SM-GAP", dt.datetime(2025, 6, 3, 0, 10, tzinfo=clock.IST), 30_000)],
         now=dt.datetime(2025, 6, 3, 0, 10, tzinfo=clock.IST),
     )
     original = postings.lock_range

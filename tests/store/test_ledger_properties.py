@@ -31,11 +31,12 @@ from hypothesis.stateful import (
 
 from tests.conftest import table_counts
 from wattwallet import tariffs
+from wattwallet.consumers import registration
 from wattwallet.context import Context
 from wattwallet.domain import errors, policy, recharge
 from wattwallet.ledger import accounts, verify
-from wattwallet.services import connections, dues, recharges
 from wattwallet.store import db, schema
+from wattwallet.wallet import dues, recharges
 
 CHANNELS = [c.value for c in recharge.Channel]
 PROFILES = ["new", "new_lt2", "in_service", "postpaid", "terminated"]
@@ -120,7 +121,7 @@ class LedgerMachine(RuleBasedStateMachine):
         for profile, owed in zip(profiles, arrears, strict=True):
             in_service = profile in ("in_service", "terminated")
             category, load = ("LT-II", "12") if profile == "new_lt2" else ("LT-I", "2")
-            new = connections.parse(
+            new = registration.parse(
                 self.ctx,
                 service_no=_service_no(),
                 consumer_name="Property Consumer",
@@ -135,7 +136,7 @@ class LedgerMachine(RuleBasedStateMachine):
                 opening_balance_paise=opening if in_service else 0,
                 today=self.now.date(),
             )
-            connections.add(self.ctx, new, now=self.now)
+            registration.add(self.ctx, new, now=self.now)
             if profile == "terminated":
                 with self.store.write() as conn:
                     c = schema.connections

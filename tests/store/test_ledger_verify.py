@@ -12,8 +12,8 @@ from sqlalchemy.engine import Connection
 from tests.conftest import AddConnection
 from wattwallet.context import Context
 from wattwallet.ledger import verify
-from wattwallet.services import dues, recharges
 from wattwallet.store import db
+from wattwallet.wallet import dues, recharges
 
 
 @pytest.fixture

@@ -9,21 +9,22 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import NOW, AddConnection, table_counts
+from wattwallet.consumers import mobile_change as mobile
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, phone, recharge
 from wattwallet.hes import commands, simulator
-from wattwallet.jobs import daily_cycle, disconnections, schedule
-from wattwallet.services import (
+from wattwallet.jobs import schedule
+from wattwallet.lifecycle import (
     complaints,
-    connections,
+    daily_cycle,
+    disconnections,
     holds,
-    lifecycle,
-    mobile,
     readings,
     short_bills,
     termination,
 )
-from wattwallet.store import schema
+from wattwallet.lifecycle import relay as lifecycle
+from wattwallet.store import connections, schema
 
 IST = clock.IST
 

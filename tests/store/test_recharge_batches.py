@@ -15,8 +15,11 @@ from tests.conftest import AddConnection
 from wattwallet.context import Context
 from wattwallet.domain import errors
 from wattwallet.ledger import verify
-from wattwallet.services import agents, lifecycle, notifications, recharge_batch, recharge_queue, recharges
+from wattwallet.lifecycle import relay as lifecycle
+from wattwallet.messaging import outbox as notifications
 from wattwallet.store import schema
+from wattwallet.wallet import agents, recharge_batch, recharges
+from wattwallet.wallet import group_commit as recharge_queue
 
 UNLIMITED = 10**12
 

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from tests.conftest import AddConnection, table_counts
 from wattwallet.context import Context
 from wattwallet.domain import errors, recharge
-from wattwallet.services import agents, recharges
 from wattwallet.store import schema
+from wattwallet.wallet import agents, recharges
 
 LIMIT = 50_000_00
 

@@ -9,11 +9,13 @@ import pytest
 import sqlalchemy as sa
 
 from tests.conftest import AddConnection, table_counts
+from wattwallet.consumers import registration
 from wattwallet.context import Context
 from wattwallet.domain import errors, money, policy, recharge, tariff
 from wattwallet.ledger import postings, verify
-from wattwallet.services import connections, dues, recharges, wallets
-from wattwallet.store import schema
+from wattwallet.store import connections, schema
+from wattwallet.wallet import dues, recharges
+from wattwallet.wallet import views as wallets
 
 
 def pay(
@@ -348,9 +350,9 @@ def test_bad_connection_fields_get_a_specific_code_and_write_nothing(
 def test_duplicate_connection_or_meter_is_refused(ctx: Context, add_connection: AddConnection) -> None:
     sn = add_connection(meter_serial="SM-A")
     before = table_counts(ctx.store)
-    with pytest.raises(connections.ConnectionExists):
+    with pytest.raises(registration.ConnectionExists):
         add_connection(service_no=sn, meter_serial="SM-B")
-    with pytest.raises(connections.MeterInUse):
+    with pytest.raises(registration.MeterInUse):
         add_connection(meter_serial="SM-A")
     assert table_counts(ctx.store) == before
 

@@ -10,18 +10,19 @@ import json
 import sqlalchemy as sa
 
 from wattwallet import tariffs
+from wattwallet.consumers import registration
 from wattwallet.context import Context
 from wattwallet.domain import clock, tod
-from wattwallet.jobs import daily_cycle
+from wattwallet.domain import readings as reading_rules
 from wattwallet.ledger import verify
-from wattwallet.services import connections, ingest, readings
+from wattwallet.lifecycle import daily_cycle, ingest, readings
 from wattwallet.store import schema
 
 INSTALLED = dt.datetime(2025, 6, 2, 9, 0, tzinfo=clock.IST)
 
 
 def add_shop(ctx: Context, *, load_kw: str) -> str:
-    new = connections.parse(
+    new = registration.parse(
         ctx,
         service_no="2234567890001",
         consumer_name="Sri Sai Kirana",
@@ -33,7 +34,7 @@ def add_shop(ctx: Context, *, load_kw: str) -> str:
         meter_serial="SM-TOD-1",
         today=INSTALLED.date(),
     )
-    connections.add(ctx, new, now=INSTALLED)
+    registration.add(ctx, new, now=INSTALLED)
     return new.service_no
 
 
@@ -50,12 +51,12 @@ def test_peak_energy_from_the_profile_and_a_day_without_one(ctx: Context) -> Non
     # The reading at 00:15 on 3 June ends 2 June: its 48 half-hours start at 00:15, so 18:15 ... 21:45
     # (8 slots) fall in the 18:00-22:00 peak: 8 x 500 Wh = 4 units at 50 paise = Rs 2.00.
     first = dt.datetime(2025, 6, 3, 0, 15, tzinfo=clock.IST)
-    message = ingest.Message("m-1", readings.Reading("SM-TOD-1", first, 24_000), profile_wh=(500,) * 48)
+    message = ingest.Message("m-1", reading_rules.Reading("SM-TOD-1", first, 24_000), profile_wh=(500,) * 48)
     [stored] = ingest.ingest(ctx, [message], now=first)
     assert stored.status == ingest.STORED
     # The next day's reading comes without a profile (a register reading alone).
     second = dt.datetime(2025, 6, 4, 0, 15, tzinfo=clock.IST)
-    readings.record(ctx, [readings.Reading("SM-TOD-1", second, 48_000)], now=second)
+    readings.record(ctx, [reading_rules.Reading("SM-TOD-1", second, 48_000)], now=second)
 
     daily_cycle.run(ctx, now=dt.datetime(2025, 6, 4, 6, 0, tzinfo=clock.IST))
 
@@ -77,7 +78,9 @@ def test_no_tod_at_or_below_the_load_threshold(ctx: Context) -> None:
     service_no = add_shop(ctx, load_kw="10")  # ToD is for connections above 10 kW
     at = dt.datetime(2025, 6, 3, 0, 15, tzinfo=clock.IST)
     ingest.ingest(
-        ctx, [ingest.Message("m-1", readings.Reading("SM-TOD-1", at, 24_000), profile_wh=(500,) * 48)], now=at
+        ctx,
+        [ingest.Message("m-1", reading_rules.Reading("SM-TOD-1", at, 24_000), profile_wh=(500,) * 48)],
+        now=at,
     )
     daily_cycle.run(ctx, now=dt.datetime(2025, 6, 3, 6, 0, tzinfo=clock.IST))
     [items] = items_of(ctx, service_no).values()

@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, BaseModel, Field
 
 from wattwallet.api import deps, fields
-from wattwallet.services import agents, recharges
+from wattwallet.wallet import agents, recharges
 
 
 class _KeyBeforeBody(APIRoute):

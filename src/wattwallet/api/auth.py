@@ -8,7 +8,10 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from wattwallet.api import deps, fields, problems
-from wattwallet.services import account_views, consumer_access, sessions, staff
+from wattwallet.consumers import access as consumer_access
+from wattwallet.consumers import account as account_views
+from wattwallet.consumers import sessions
+from wattwallet.staff import accounts as staff
 
 router = APIRouter(prefix="/auth", tags=["sign-in"])
 

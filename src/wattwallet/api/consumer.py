@@ -15,16 +15,12 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
 from wattwallet.api import deps, fields
+from wattwallet.consumers import access as consumer_access
+from wattwallet.consumers import account as account_views
+from wattwallet.consumers import registration, self_service
 from wattwallet.domain import connection, phone
-from wattwallet.services import (
-    account_views,
-    complaints,
-    connections,
-    consumer_access,
-    recharges,
-    refunds,
-    self_service,
-)
+from wattwallet.lifecycle import complaints
+from wattwallet.wallet import recharges, refunds
 
 router = APIRouter(prefix="/me", tags=["consumer"])
 
@@ -358,7 +354,9 @@ def open_complaint(
 
 @router.put(f"{CONNECTION}/language", summary="Choose English or Telugu for bills, alerts and OTPs")
 def set_language(number: Owned, body: LanguageChoice, rt: deps.RuntimeDep) -> ConnectionSummary:
-    connections.set_language(rt.ctx, service_no=number, language=body.language.value, now=rt.now(), events=[])
+    registration.set_language(
+        rt.ctx, service_no=number, language=body.language.value, now=rt.now(), events=[]
+    )
     return ConnectionSummary.of(account_views.summary(rt.ctx, service_no=number))
 
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field, model_validator
 
 from wattwallet.api import consumer, deps, fields
 from wattwallet.api import staff_access as access
-from wattwallet.services import deliveries, preferences, staff
+from wattwallet.messaging import deliveries, preferences
+from wattwallet.staff import accounts as staff
 
 Role = staff.Role
 Channel = Literal["sms", "whatsapp", "app"]

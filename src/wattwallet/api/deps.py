@@ -13,8 +13,10 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from wattwallet import config
 from wattwallet.api import problems
+from wattwallet.consumers import sessions
 from wattwallet.context import Context
-from wattwallet.services import recharge_queue, sessions, staff
+from wattwallet.staff import accounts as staff
+from wattwallet.wallet import group_commit as recharge_queue
 
 
 def utc_now() -> dt.datetime:

@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from wattwallet.api import deps, fields
+from wattwallet.consumers import access as consumer_access
 from wattwallet.domain import errors
-from wattwallet.services import consumer_access, payments
+from wattwallet.wallet import payments
 
 router = APIRouter(tags=["payments"])
 

@@ -15,7 +15,8 @@ from fastapi.types import DecoratedCallable
 from pydantic import BaseModel, ConfigDict, Field
 
 from wattwallet.api import deps, fields
-from wattwallet.services import sessions, staff
+from wattwallet.consumers import sessions
+from wattwallet.staff import accounts as staff
 
 ANY_ROLE: tuple[staff.Role, ...] = tuple(staff.Role)
 ROLES_KEY = "x-staff-roles"  # in each staff operation of the OpenAPI description

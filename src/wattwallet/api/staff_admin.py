@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from wattwallet.api import deps
 from wattwallet.api import staff_access as access
-from wattwallet.services import reports, staff, staff_desk
+from wattwallet.staff import accounts as staff
+from wattwallet.staff import desk as staff_desk
+from wattwallet.staff import reports
 from wattwallet.store import calendar_repo
 
 router = APIRouter(prefix="/staff", tags=["staff"])

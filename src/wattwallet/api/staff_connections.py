@@ -13,7 +13,10 @@ from wattwallet.api import deps
 from wattwallet.api import staff_access as access
 from wattwallet.api.staff_queues import ComplaintAction
 from wattwallet.domain import connection, recharge
-from wattwallet.services import dues, short_bills, staff, staff_desk
+from wattwallet.lifecycle import short_bills
+from wattwallet.staff import accounts as staff
+from wattwallet.staff import desk as staff_desk
+from wattwallet.wallet import dues
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 Role = staff.Role

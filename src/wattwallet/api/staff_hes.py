@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from wattwallet.api import deps
 from wattwallet.api import staff_access as access
 from wattwallet.hes.mqtt import rejects, relay
-from wattwallet.services import staff
+from wattwallet.staff import accounts as staff
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 Role = staff.Role

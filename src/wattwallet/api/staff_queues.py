@@ -13,7 +13,11 @@ from pydantic import BaseModel, Field
 from wattwallet.api import deps, fields
 from wattwallet.api import staff_access as access
 from wattwallet.hes import commands as hes_commands
-from wattwallet.services import complaints, holds, queues, refunds, staff, staff_desk
+from wattwallet.lifecycle import complaints, holds
+from wattwallet.staff import accounts as staff
+from wattwallet.staff import desk as staff_desk
+from wattwallet.staff import work_lists as queues
+from wattwallet.wallet import refunds
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 Role = staff.Role

@@ -9,7 +9,8 @@ from pydantic import BaseModel, Field
 
 from wattwallet.api import deps
 from wattwallet.api import staff_access as access
-from wattwallet.services import security_alerts, staff
+from wattwallet.consumers import security_alerts
+from wattwallet.staff import accounts as staff
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 Role = staff.Role

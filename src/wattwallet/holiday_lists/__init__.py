@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml
 
-from wattwallet.domain import calendar, holiday_list
+from wattwallet.domain import holiday_list, working_days
 
 DIRECTORY = Path(__file__).parent
 _FILE = re.compile(r"ap-(\d{4})\.yaml")
@@ -45,13 +45,13 @@ def official(year: int) -> holiday_list.HolidayList | None:
 
 
 @functools.cache
-def year_defaults(year: int) -> calendar.YearDefaults:
+def year_defaults(year: int) -> working_days.YearDefaults:
     """The default calendar of `year`: the shipped list, or the computed fallback."""
-    return calendar.year_defaults(year, official=official(year))
+    return working_days.year_defaults(year, official=official(year))
 
 
-def working_days(first: dt.date, last: dt.date) -> calendar.WorkingDays:
+def default_working_days(first: dt.date, last: dt.date) -> working_days.WorkingDays:
     """The default calendar (no staff changes, no imported circular) for [first, last]."""
-    return calendar.WorkingDays.from_defaults(
+    return working_days.WorkingDays.from_defaults(
         first, last, (year_defaults(y) for y in range(first.year, last.year + 1))
     )

@@ -7,10 +7,11 @@ import logging
 from typing import Protocol
 
 from wattwallet import config
+from wattwallet.consumers import otp_courier
 from wattwallet.context import Context
 from wattwallet.hes.mqtt import link as hes_link
 from wattwallet.jobs import runner
-from wattwallet.notify import dispatcher
+from wattwallet.messaging import dispatcher
 
 log = logging.getLogger("wattwallet.background")
 
@@ -59,4 +60,5 @@ def build(ctx: Context, settings: config.Settings, *, jobs: bool = True) -> tupl
             runner.Runner(ctx, settings=runner.RunnerSettings(tick_seconds=settings.jobs_tick_seconds))
         )
         parts.append(dispatcher.Dispatcher(ctx, settings=settings.delivery))
+        parts.append(otp_courier.OtpCourier(ctx, poll_seconds=settings.delivery.otp_poll_seconds))
     return ctx, Background(parts)

@@ -20,13 +20,10 @@ import socket
 import threading
 from collections.abc import Callable
 
-import sqlalchemy as sa
-
 from wattwallet.context import Context
-from wattwallet.domain import calendar, clock
+from wattwallet.domain import clock, disconnection
 from wattwallet.jobs import schedule
-from wattwallet.services import lifecycle
-from wattwallet.store import schema
+from wattwallet.store import calendar_repo, job_runs
 
 log = logging.getLogger("wattwallet.jobs")
 
@@ -51,10 +48,10 @@ def latest_occurrence(ctx: Context, job: str, *, now: dt.datetime) -> dt.datetim
     rules = ctx.policy
     if job == schedule.WINDOW:
         with ctx.store.write() as conn:  # a year not in the calendar yet is seeded on first look
-            days = lifecycle.working_days(conn, around=now)
-        if not calendar.in_disconnection_window(now, days, rules):
+            days = calendar_repo.around(conn, at=now)
+        if not disconnection.in_disconnection_window(now, days, rules):
             return None
-        start, _ = calendar.window_on(clock.ist_date(now), rules)
+        start, _ = disconnection.window_on(clock.ist_date(now), rules)
         step = dt.timedelta(minutes=rules.disconnection_tick_minutes)
         return start + step * ((now - start) // step)
     at_time = rules.notice_time if job == schedule.NOTICES else rules.daily_cycle_time
@@ -66,42 +63,24 @@ def claim(
     ctx: Context, job: str, due_at: dt.datetime, *, worker: str, now: dt.datetime, settings: RunnerSettings
 ) -> bool:
     """Take the occurrence for this worker. False: another worker has it, or has done it."""
-    r = schema.job_runs
-    try:
-        with ctx.store.write() as conn:
-            conn.execute(
-                sa.insert(r).values(job=job, due_at=due_at, worker=worker, status="running", started_at=now)
-            )
+    if job_runs.insert_claim(ctx.store, job=job, due_at=due_at, worker=worker, now=now):
         return True
-    except sa.exc.IntegrityError:
-        pass
     # Taken already: take it over only if it failed a while ago or its worker went silent.
-    with ctx.store.write() as conn:
-        taken = conn.execute(
-            sa.update(r)
-            .where(
-                r.c.job == job,
-                r.c.due_at == due_at,
-                sa.or_(
-                    sa.and_(r.c.status == "failed", r.c.finished_at < now - settings.retry_failed_after),
-                    sa.and_(r.c.status == "running", r.c.started_at < now - settings.stale_after),
-                ),
-            )
-            .values(worker=worker, status="running", started_at=now, finished_at=None, detail=None)
-        )
-        return taken.rowcount == 1
+    return job_runs.take_over(
+        ctx.store,
+        job=job,
+        due_at=due_at,
+        worker=worker,
+        now=now,
+        failed_before=now - settings.retry_failed_after,
+        started_before=now - settings.stale_after,
+    )
 
 
 def _finish(
     ctx: Context, job: str, due_at: dt.datetime, *, status: str, now: dt.datetime, detail: str
 ) -> None:
-    r = schema.job_runs
-    with ctx.store.write() as conn:
-        conn.execute(
-            sa.update(r)
-            .where(r.c.job == job, r.c.due_at == due_at)
-            .values(status=status, finished_at=now, detail=detail[:2000])
-        )
+    job_runs.finish(ctx.store, job=job, due_at=due_at, status=status, now=now, detail=detail)
 
 
 def tick(

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 from wattwallet.context import Context
-from wattwallet.domain import calendar, clock
+from wattwallet.domain import clock, disconnection, working_days
 from wattwallet.hes import commands
-from wattwallet.jobs import daily_cycle, disconnections
-from wattwallet.services import lifecycle, short_bills, termination
+from wattwallet.lifecycle import daily_cycle, disconnections, short_bills, termination
+from wattwallet.lifecycle import relay as lifecycle
+from wattwallet.store import calendar_repo
 
 Events = list[dict[str, Any]]
 
@@ -49,7 +50,7 @@ def next_due(ctx: Context, *, after: dt.datetime) -> Due | None:
     ):
         times[job] = _next_daily(after, at_time)
     with ctx.store.read() as conn:
-        days = lifecycle.working_days(conn, around=after)
+        days = calendar_repo.around(conn, at=after)
         attempt = commands.next_attempt_at(conn)
         escalation = lifecycle.next_escalation_at(conn, rules.reconnection_minutes)
     times[WINDOW] = _next_tick(after, days, ctx)
@@ -104,7 +105,7 @@ def _next_daily(after: dt.datetime, at_time: dt.time) -> dt.datetime:
     )
 
 
-def _next_tick(after: dt.datetime, days: calendar.WorkingDays, ctx: Context) -> dt.datetime:
+def _next_tick(after: dt.datetime, days: working_days.WorkingDays, ctx: Context) -> dt.datetime:
     step = dt.timedelta(minutes=ctx.policy.disconnection_tick_minutes)
     day = clock.ist_date(after)
     for offset in range(60):
@@ -113,7 +114,7 @@ def _next_tick(after: dt.datetime, days: calendar.WorkingDays, ctx: Context) -> 
             break
         if not days.is_working(current):
             continue
-        start, end = calendar.window_on(current, ctx.policy)
+        start, end = disconnection.window_on(current, ctx.policy)
         tick = start
         while tick < end:
             if tick > after:

@@ -8,14 +8,19 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from wattwallet import tariffs
+from wattwallet.consumers import mobile_change as mobile
+from wattwallet.consumers import registration
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, money
+from wattwallet.domain import readings as reading_rules
 from wattwallet.hes import simulator
 from wattwallet.jobs import schedule
 from wattwallet.ledger import accounts
+from wattwallet.lifecycle import complaints, readings, short_bills
 from wattwallet.scenario import model
-from wattwallet.services import complaints, connections, mobile, readings, recharges, reports, short_bills
-from wattwallet.store import db, migrate
+from wattwallet.staff import reports
+from wattwallet.store import connections, db, migrate
+from wattwallet.wallet import recharges
 
 
 def run(scenario: model.Scenario, out: TextIO) -> None:
@@ -102,7 +107,7 @@ def _apply(ctx: Context, event: model.Event) -> Iterator[dict[str, Any]]:
                     by=body.by or ("scenario" if staff else None),
                 )
             else:
-                connections.set_language(
+                registration.set_language(
                     ctx, service_no=body.connection, language=body.language, now=at, events=lines
                 )
         except errors.WattWalletError as exc:
@@ -145,7 +150,7 @@ def _reading(ctx: Context, at: dt.datetime, event: model.ReadingEvent) -> Iterat
             yield _line(at, "reading.refused", event.connection, reason=exc.code, message=exc.message)
             return
     try:
-        reading = readings.parse(meter_serial=meter, read_at=at, kwh=event.kwh)
+        reading = reading_rules.parse(meter_serial=meter, read_at=at, kwh=event.kwh)
     except errors.WattWalletError as exc:
         yield _line(at, "reading.refused", event.connection, reason=exc.code, message=exc.message)
         return
@@ -175,7 +180,7 @@ def _add_connections(ctx: Context, scenario: model.Scenario) -> None:
     for index, spec in enumerate(scenario.connections):
         fields = spec.fields
         try:
-            new = connections.parse(
+            new = registration.parse(
                 ctx,
                 service_no=spec.id,
                 consumer_name=fields.get("name", f"Consumer {spec.id}"),
@@ -191,7 +196,7 @@ def _add_connections(ctx: Context, scenario: model.Scenario) -> None:
                 opening_balance_paise=spec.balance_paise,
                 today=clock.ist_date(scenario.start),
             )
-            connections.add(ctx, new, now=scenario.start)
+            registration.add(ctx, new, now=scenario.start)
         except errors.WattWalletError as exc:
             raise model.ScenarioInvalid(f"connections[{index}]: {exc.message}", field=spec.path) from None
 

@@ -29,19 +29,21 @@ import sqlalchemy as sa
 
 from wattwallet import tariffs
 from wattwallet.context import Context
-from wattwallet.domain import clock, errors, money, policy
+from wattwallet.domain import clock, errors, money, policy, readings
 from wattwallet.hes import adapter, simulator
 from wattwallet.hes.mqtt import link as hes_link
 from wattwallet.hes.mqtt import settings as hes_settings
 from wattwallet.jobs import schedule
 from wattwallet.ledger import accounts
 from wattwallet.ledger import verify as ledger_verify
-from wattwallet.notify import channels as channel_adapters
-from wattwallet.notify import dispatcher, fake_gateway
-from wattwallet.notify.channels import base
-from wattwallet.services import agents, deliveries, ingest, payments, readings, recharges, reports
+from wattwallet.lifecycle import ingest
+from wattwallet.messaging import channels as channel_adapters
+from wattwallet.messaging import deliveries, dispatcher, fake_gateway
+from wattwallet.messaging.channels import base
 from wattwallet.simulation import habits, meters, mqtt_meters, population
+from wattwallet.staff import reports
 from wattwallet.store import db, schema
+from wattwallet.wallet import agents, payments, recharges
 
 DEFAULT_START = dt.date(2025, 5, 5)  # a Monday in AP's summer; 10 May is a second Saturday, 12 May a holiday
 MORNING = dt.time(7, 0)  # after the 06:00 cycle's alerts: early and late payers look at their balance

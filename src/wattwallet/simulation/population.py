@@ -16,10 +16,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from wattwallet.consumers import registration
 from wattwallet.context import Context
 from wattwallet.domain import alerts, clock, connection, rating
 from wattwallet.ledger import accounts, postings
-from wattwallet.services import connections
 from wattwallet.simulation import consumption, habits
 from wattwallet.store import bulk, schema
 
@@ -160,12 +160,12 @@ def daily_cost_paise(
 
 
 def register(ctx: Context, people: list[Person], *, now: dt.datetime) -> None:
-    """Register everyone as connections.add would, one at a time, but in a few statements: the
+    """Register everyone as registration.add would, one at a time, but in a few statements: the
     consumer, the connection, the meter, the wallet and dues accounts, the billing state from the
     meter's register today, the wallet balance brought over and any WhatsApp opt-in."""
     today = clock.ist_date(now)
     checked = [
-        connections.parse(
+        registration.parse(
             ctx,
             service_no=p.service_no,
             consumer_name=p.name,

@@ -26,12 +26,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from wattwallet import holiday_lists
-from wattwallet.domain import calendar, clock, errors, holiday_list
+from wattwallet.domain import clock, errors, holiday_list, working_days
 from wattwallet.store import schema
 
-OFFICIAL = calendar.OFFICIAL
-CIRCULAR = calendar.CIRCULAR
-COMPUTED = calendar.COMPUTED
+OFFICIAL = working_days.OFFICIAL
+CIRCULAR = working_days.CIRCULAR
+COMPUTED = working_days.COMPUTED
 STAFF = "staff"
 SYSTEM = "system"  # who seeds a year no one asked for
 
@@ -145,7 +145,7 @@ def year_status(conn: Connection, years: Iterable[int]) -> dict[int, YearStatus]
 def _replace_year(
     conn: Connection,
     *,
-    defaults: calendar.YearDefaults,
+    defaults: working_days.YearDefaults,
     expected_digest: str | None,
     by: str,
     action: str,
@@ -228,7 +228,7 @@ def ensure_years(conn: Connection, *, years: Iterable[int], now: dt.datetime) ->
     clock.require_aware(now, "now")
     wanted = sorted(set(years))
     for year in wanted:
-        calendar.check_year(year)
+        working_days.check_year(year)
     if not wanted:
         return {}
     known = {
@@ -263,8 +263,8 @@ def import_list(
     Sunday and second Saturday; the year's seeded or previously imported days go, staff changes
     stay. Audited with who and when; later seeding never undoes it."""
     clock.require_aware(now, "now")
-    by = calendar.check_by(by)
-    defaults = calendar.year_defaults(holidays.year, official=holidays)
+    by = working_days.check_by(by)
+    defaults = working_days.year_defaults(holidays.year, official=holidays)
     current = conn.execute(sa.select(_years.c.digest).where(_years.c.year == holidays.year)).scalar()
     replaced = _replace_year(
         conn, defaults=defaults, expected_digest=current, by=by, action="import", now=now
@@ -304,8 +304,8 @@ def set_day(
 ) -> CalendarDay:
     """Staff override: make `day` a working day or not, with a reason. Replaces any row."""
     clock.require_aware(now, "now")
-    calendar.check_year(day.year)
-    reason, by = calendar.check_entry(reason, by)
+    working_days.check_year(day.year)
+    reason, by = working_days.check_entry(reason, by)
     row = _staff_row(conn, day=day, working=working, reason=reason, by=by, now=now)
     _audit_row(
         conn,
@@ -328,18 +328,18 @@ def move_day(
     GAD order of 20.03.2026'."""
     clock.require_aware(now, "now")
     for day in (from_day, to_day):
-        calendar.check_year(day.year)
-    reason, by = calendar.check_entry(reason, by)
+        working_days.check_year(day.year)
+    reason, by = working_days.check_entry(reason, by)
     if from_day == to_day:
-        raise calendar.InvalidCalendarEntry("a holiday moves to another day")
+        raise working_days.InvalidCalendarEntry("a holiday moves to another day")
     ensure_years(conn, years={from_day.year, to_day.year}, now=now)
     row = conn.execute(sa.select(_days.c.working, _days.c.reason).where(_days.c.day == from_day)).first()
-    if row is None or row.working or row.reason in (calendar.SUNDAY, calendar.SECOND_SATURDAY):
+    if row is None or row.working or row.reason in (working_days.SUNDAY, working_days.SECOND_SATURDAY):
         raise NotAHoliday(
             f"{from_day} is not a holiday in the calendar: there is nothing to move", day=str(from_day)
         )
     name = row.reason
-    limit = calendar.REASON_MAX_CHARS
+    limit = working_days.REASON_MAX_CHARS
     old = _staff_row(
         conn, day=from_day, working=True, reason=f"{name} moved to {to_day}: {reason}"[:limit], by=by, now=now
     )
@@ -365,7 +365,7 @@ def move_day(
     return old, new
 
 
-def load(conn: Connection, *, start: dt.date, end: dt.date, now: dt.datetime) -> calendar.WorkingDays:
+def load(conn: Connection, *, start: dt.date, end: dt.date, now: dt.datetime) -> working_days.WorkingDays:
     """The working days of [start, end] (inclusive), seeding any year of it that needs it (the
     rows it adds are stamped `now`)."""
     if start > end:
@@ -374,7 +374,7 @@ def load(conn: Connection, *, start: dt.date, end: dt.date, now: dt.datetime) ->
     ensure_years(conn, years=years, now=now)
     rows = conn.execute(sa.select(_days.c.day, _days.c.working).where(_days.c.day.between(start, end)))
     status = year_status(conn, years)
-    return calendar.WorkingDays.from_entries(
+    return working_days.WorkingDays.from_entries(
         start,
         end,
         ((r.day, r.working) for r in rows),
@@ -411,3 +411,10 @@ def audit(conn: Connection, year: int) -> list[AuditEntry]:
         )
         for r in rows
     ]
+
+
+def around(conn: Connection, *, at: dt.datetime) -> working_days.WorkingDays:
+    """The calendar from a week before to two months after `at` (seeding years as needed): what the
+    disconnection rules need to place a disconnect from `at`."""
+    day = clock.ist_date(at)
+    return load(conn, start=day - dt.timedelta(days=7), end=day + dt.timedelta(days=62), now=at)

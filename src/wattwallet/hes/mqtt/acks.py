@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from wattwallet.context import Context
 from wattwallet.hes import adapter, commands
 from wattwallet.hes.mqtt import protocol, rejects, relay
-from wattwallet.services import lifecycle
+from wattwallet.lifecycle import relay as lifecycle
 from wattwallet.store import schema
 
 APPLIED, LATE, RECORDED, DUPLICATE = "applied", "late", "recorded", "duplicate"

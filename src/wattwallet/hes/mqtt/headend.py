@@ -16,7 +16,7 @@ import datetime as dt
 
 from paho.mqtt.enums import MQTTErrorCode
 
-from wattwallet.domain import calendar, clock, policy
+from wattwallet.domain import clock, disconnection, policy
 from wattwallet.hes import adapter
 from wattwallet.hes.mqtt import client as link_client
 from wattwallet.hes.mqtt import protocol
@@ -46,7 +46,7 @@ class MqttHeadEnd:
         not_after = None
         if command.action == "disconnect":
             # The HES must not cut supply after today's window, however late the command reaches it.
-            not_after = calendar.window_on(clock.ist_date(now), self._rules)[1]
+            not_after = disconnection.window_on(clock.ist_date(now), self._rules)[1]
         payload = protocol.command_payload(command, issued_at=now.astimezone(clock.IST), not_after=not_after)
         info = self._client.publish(self._topics.command(command.meter_serial), payload, qos=1)
         if info.rc != MQTTErrorCode.MQTT_ERR_SUCCESS:

@@ -39,7 +39,7 @@ from wattwallet.hes import commands
 from wattwallet.hes.mqtt import client as link_client
 from wattwallet.hes.mqtt import headend, processor, protocol, rejects
 from wattwallet.hes.mqtt import settings as hes_settings
-from wattwallet.services import lifecycle
+from wattwallet.lifecycle import relay as lifecycle
 from wattwallet.store import schema
 
 log = logging.getLogger("wattwallet.hes.mqtt")

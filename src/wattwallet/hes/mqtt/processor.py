@@ -15,7 +15,8 @@ from typing import Any
 
 from wattwallet.context import Context
 from wattwallet.hes.mqtt import acks, protocol, rejects, relay
-from wattwallet.services import ingest, lifecycle
+from wattwallet.lifecycle import ingest
+from wattwallet.lifecycle import relay as lifecycle
 
 log = logging.getLogger("wattwallet.hes.mqtt")
 

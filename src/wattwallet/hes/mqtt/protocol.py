@@ -12,8 +12,9 @@ from typing import Any
 
 import orjson
 
+from wattwallet.domain import readings
 from wattwallet.hes import adapter
-from wattwallet.services import ingest, readings
+from wattwallet.lifecycle import ingest
 
 COMMANDS, ACKS, RELAY, READINGS = "commands", "acks", "relay", "readings"
 INBOUND = (ACKS, RELAY, READINGS)

@@ -28,8 +28,7 @@ from wattwallet.context import Context
 from wattwallet.domain import clock, connection
 from wattwallet.hes import commands
 from wattwallet.hes.mqtt import protocol, rejects
-from wattwallet.services import connections
-from wattwallet.store import schema
+from wattwallet.store import connections, schema
 
 AGREES, STALE, IN_TRANSITION, MISMATCH, KNOWN = "agrees", "stale", "in_transition", "mismatch", "known"
 UNKNOWN_METER = "unknown_meter"

@@ -1,1 +1,0 @@
-"""Sub-commands of `wattwallet`, one module per group; `wattwallet.cli` mounts them."""
