@@ -174,3 +174,37 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# --- recharges by any channel, through the taker each channel needs --------------------------------
+
+TEST_EXECUTIVE = "sc.test"
+TEST_AGENT_LIMIT_PAISE = 10**12
+
+
+def agents_for_tests(ctx: Context, *, now: dt.datetime) -> dict[str, Any]:
+    """One retail outlet and one kiosk (created on first use, so call this once before threads race)."""
+    from wattwallet.wallet import agents
+
+    found = {listed.agent.name: listed.agent for listed in agents.all_agents(ctx, now=now)}
+    for kind in ("retail", "kiosk"):
+        name = f"test {kind}"
+        if name not in found:
+            issued = agents.create(
+                ctx, name=name, kind_name=kind, daily_limit_paise=TEST_AGENT_LIMIT_PAISE, now=now
+            )
+            found[name] = issued.agent
+    return {"retail": found["test retail"], "kiosk": found["test kiosk"]}
+
+
+def take_recharge(ctx: Context, *, channel: str, **call: Any) -> Any:
+    """A recharge on `channel` as it is really taken: a counter's by its executive, a retail or kiosk
+    one by its agent (within its limit), an online one as the payment path posts it."""
+    from wattwallet.wallet import agents, counter, recharges
+
+    if channel == "counter":
+        return counter.recharge(ctx, by=TEST_EXECUTIVE, **call)
+    if channel in ("retail", "kiosk"):
+        agent = agents_for_tests(ctx, now=call["now"])[channel]
+        return agents.recharge_wallet(ctx, agent=agent, **call)
+    return recharges.recharge_wallet(ctx, channel=channel, **call)

@@ -48,15 +48,21 @@ def url(store_url: str) -> str:
 
 
 def test_recharge_wallet_and_verify(url: str) -> None:
-    refused = wattwallet(url, "recharge", SN, "400", "--ref", "C-1")
+    refused = wattwallet(
+        url, "recharge", SN, "400", "--ref", "C-1", "--channel", "counter", "--executive", "sc.ravi"
+    )
     assert refused.exit_code == 2
     assert "first recharge must be at least ₹500.00 [first_recharge_below_minimum]" in refused.stderr
 
-    paid = wattwallet(url, "recharge", SN, "500", "--ref", "C-1", "--channel", "counter")
+    paid = wattwallet(
+        url, "recharge", SN, "500", "--ref", "C-1", "--channel", "counter", "--executive", "sc.ravi"
+    )
     assert paid.exit_code == 0, paid.output
     assert "₹250.00 to dues, ₹250.00 to the wallet" in paid.stdout
 
-    repeat = wattwallet(url, "recharge", SN, "500", "--ref", "C-1", "--json")
+    repeat = wattwallet(
+        url, "recharge", SN, "500", "--ref", "C-1", "--json", "--channel", "counter", "--executive", "sc.ravi"
+    )
     receipt = json.loads(repeat.stdout)
     assert receipt["replayed"] is True and receipt["balance"] == "250.00" and receipt["to_dues"] == "250.00"
 
@@ -72,22 +78,73 @@ def test_recharge_wallet_and_verify(url: str) -> None:
 
 
 def test_dues_add_then_recovered(url: str) -> None:
-    wattwallet(url, "recharge", SN, "500", "--ref", "C-1")
+    wattwallet(url, "recharge", SN, "500", "--ref", "C-1", "--channel", "counter", "--executive", "sc.ravi")
     added = wattwallet(url, "dues", "add", SN, "120.50", "--reason", "meter replacement", "--ref", "ADJ-7")
     assert added.exit_code == 0 and "total dues now ₹120.50" in added.stdout
-    paid = json.loads(wattwallet(url, "recharge", SN, "200", "--ref", "C-2", "--json").stdout)
+    paid = json.loads(
+        wattwallet(
+            url,
+            "recharge",
+            SN,
+            "200",
+            "--ref",
+            "C-2",
+            "--json",
+            "--channel",
+            "counter",
+            "--executive",
+            "sc.ravi",
+        ).stdout
+    )
     assert (paid["to_dues"], paid["to_wallet"], paid["balance"]) == ("120.50", "79.50", "329.50")
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["recharge", SN, "12.345", "--ref", "C-9"], "[amount_too_many_decimals]"),
-        (["recharge", SN, "abc", "--ref", "C-9"], "[amount_not_numeric]"),
-        (["recharge", SN, "--ref", "C-9", "--", "-5"], "[amount_not_positive]"),
-        (["recharge", "9999999999999", "500", "--ref", "C-9"], "[unknown_connection]"),
+        (
+            ["recharge", SN, "12.345", "--ref", "C-9", "--channel", "counter", "--executive", "sc.ravi"],
+            "[amount_too_many_decimals]",
+        ),
+        (
+            ["recharge", SN, "abc", "--ref", "C-9", "--channel", "counter", "--executive", "sc.ravi"],
+            "[amount_not_numeric]",
+        ),
+        (
+            ["recharge", SN, "--ref", "C-9", "--channel", "counter", "--executive", "sc.ravi", "--", "-5"],
+            "[amount_not_positive]",
+        ),
+        (
+            [
+                "recharge",
+                "9999999999999",
+                "500",
+                "--ref",
+                "C-9",
+                "--channel",
+                "counter",
+                "--executive",
+                "sc.ravi",
+            ],
+            "[unknown_connection]",
+        ),
         (["recharge", SN, "500", "--ref", "C-9", "--channel", "upi"], "[unknown_channel]"),
-        (["recharge", SN, "500", "--ref", "C-9", "--paid-at", "yesterday"], "--paid-at must be an ISO 8601"),
+        (
+            [
+                "recharge",
+                SN,
+                "500",
+                "--ref",
+                "C-9",
+                "--paid-at",
+                "yesterday",
+                "--channel",
+                "counter",
+                "--executive",
+                "sc.ravi",
+            ],
+            "--paid-at must be an ISO 8601",
+        ),
         (["wallet", "12"], "[service_number_invalid]"),
         (
             [
@@ -153,7 +210,7 @@ def test_bad_input_exits_2_with_the_code(url: str, args: list[str], message: str
 
 
 def test_verify_exits_1_naming_the_first_discrepancy(url: str) -> None:
-    wattwallet(url, "recharge", SN, "500", "--ref", "C-1")
+    wattwallet(url, "recharge", SN, "500", "--ref", "C-1", "--channel", "counter", "--executive", "sc.ravi")
     from wattwallet.store import db
 
     store = db.Store.from_url(url)

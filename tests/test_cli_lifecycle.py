@@ -137,7 +137,7 @@ def test_reading_add_stored_duplicate_and_refused(url: str, wall: WallClock) -> 
 
 
 def test_cycle_run_bills_the_days_between_readings(url: str, wall: WallClock) -> None:
-    ok(url, "recharge", SN, "500", "--ref", "C-1")
+    ok(url, "recharge", SN, "500", "--ref", "C-1", "--channel", "counter", "--executive", "sc.ravi")
     assert read(url, wall, "2025-06-03T00:05", "12.5").exit_code == 0
     assert read(url, wall, "2025-06-04T00:05", "20").exit_code == 0
 
@@ -401,7 +401,7 @@ def test_complaint_open_list_resolve(url: str, wall: WallClock) -> None:
 
 
 def test_report_compliance_json_and_bad_periods(url: str, wall: WallClock) -> None:
-    ok(url, "recharge", SN, "500", "--ref", "C-1")
+    ok(url, "recharge", SN, "500", "--ref", "C-1", "--channel", "counter", "--executive", "sc.ravi")
     report = as_json(url, "report", "compliance", "--from", "2025-06-01", "--to", "2025-06-30")
     assert report == {
         "from": "2025-06-01",

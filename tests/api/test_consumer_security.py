@@ -16,7 +16,7 @@ from wattwallet.api import app as api_app
 from wattwallet.api import consumer as consumer_api
 from wattwallet.lifecycle import short_bills
 from wattwallet.store import schema
-from wattwallet.wallet import recharges
+from wattwallet.wallet import counter
 
 # Well-formed bodies, so that a refusal can only come from who is asking (a route with no entry
 # here is sent {}: the ownership check must still answer before the body is looked at).
@@ -89,8 +89,8 @@ def everything(api: Api) -> dict[str, Any]:
 def victim(api: Api, consumer: Any) -> str:
     """Consumer B, with money, a short bill and an open complaint of their own."""
     service_no: str = consumer(2)[0]
-    recharges.recharge_wallet(
-        api.ctx, service_no=service_no, channel="counter", reference="B-1", amount_paise=100_000, now=NOW
+    counter.recharge(
+        api.ctx, by="sc.test", service_no=service_no, reference="B-1", amount_paise=100_000, now=NOW
     )
     short_bills.raise_bill(
         api.ctx,

@@ -14,7 +14,7 @@ from wattwallet.domain import clock
 from wattwallet.domain import readings as reading_rules
 from wattwallet.lifecycle import daily_cycle, readings, short_bills
 from wattwallet.store import connections, schema
-from wattwallet.wallet import recharges
+from wattwallet.wallet import counter, recharges
 
 BASE = "/api/v1/me/connections"
 
@@ -64,8 +64,8 @@ def test_wallet_before_and_after_the_first_recharge_and_a_billed_day(api: Api, c
     assert before["first_recharge_minimum_paise"] == 50_000  # ₹500: LT-I 2 kW charges are below it
     assert (before["balance_paise"], before["state"], before["relay"]) == (0, "active", "closed")
     assert before["estimated_days_left"] == 0
-    recharges.recharge_wallet(
-        api.ctx, service_no=service_no, channel="counter", reference="R-1", amount_paise=100_000, now=NOW
+    counter.recharge(
+        api.ctx, by="sc.test", service_no=service_no, reference="R-1", amount_paise=100_000, now=NOW
     )
     read_and_bill(api, "SM-W1", "8")
     after = api.client.get(f"{BASE}/{service_no}/wallet", headers=headers).json()
@@ -83,8 +83,8 @@ def test_wallet_before_and_after_the_first_recharge_and_a_billed_day(api: Api, c
 
 def test_deductions_are_itemised_newest_first_and_page_back(api: Api, consumer: Any) -> None:
     service_no, headers = signed_in(api, consumer, 1, meter_serial="SM-D1")
-    recharges.recharge_wallet(
-        api.ctx, service_no=service_no, channel="counter", reference="R-1", amount_paise=100_000, now=NOW
+    counter.recharge(
+        api.ctx, by="sc.test", service_no=service_no, reference="R-1", amount_paise=100_000, now=NOW
     )
     read_and_bill(api, "SM-D1", "6", day="2025-06-03")
     read_and_bill(api, "SM-D1", "14", day="2025-06-04")

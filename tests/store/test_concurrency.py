@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import AddConnection
+from tests.conftest import AddConnection, agents_for_tests, take_recharge
 from wattwallet import tariffs
 from wattwallet.context import Context
 from wattwallet.domain import errors, policy, recharge
@@ -57,7 +57,7 @@ class Outcome:
 def _call(ctx: Context, job: Job, now: dt.datetime) -> Outcome:
     service_no, channel, reference, amount = job
     try:
-        receipt = recharges.recharge_wallet(
+        receipt = take_recharge(
             ctx, service_no=service_no, channel=channel, reference=reference, amount_paise=amount, now=now
         )
     except errors.WattWalletError as exc:
@@ -82,6 +82,7 @@ def _run_threads(
     now: dt.datetime,
     while_running: Callable[[], None] = lambda: None,
 ) -> list[Outcome]:
+    agents_for_tests(ctx, now=now)  # the outlet and kiosk exist before the workers race
     barrier = threading.Barrier(len(per_worker))
     with concurrent.futures.ThreadPoolExecutor(max_workers=len(per_worker)) as pool:
         futures = [pool.submit(_worker, ctx, jobs, barrier, now) for jobs in per_worker]
@@ -136,6 +137,13 @@ class Fleet:
     ) -> list[Outcome]:
         assert len(per_worker) == len(self.children), "every process takes part in every round"
         self.barrier.reset()  # in case a failed run before this one broke it
+        store = db.Store.from_url(url)
+        try:  # the outlet and kiosk exist before the workers race
+            agents_for_tests(
+                Context(store=store, tariffs=tariffs.book("sample"), policy=policy.Policy()), now=now
+            )
+        finally:
+            store.dispose()
         for inbox, jobs in zip(self.inboxes, per_worker, strict=True):
             inbox.put((url, list(jobs), now.isoformat(), dues_share))
         while_running()

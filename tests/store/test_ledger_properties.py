@@ -29,7 +29,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.conftest import table_counts
+from tests.conftest import agents_for_tests, table_counts, take_recharge
 from wattwallet import tariffs
 from wattwallet.consumers import registration
 from wattwallet.context import Context
@@ -101,6 +101,7 @@ class LedgerMachine(RuleBasedStateMachine):
         self.accepted: dict[tuple[str, str], tuple[Tried, recharges.Receipt]] = {}
         self.raised: list[DuesRaised] = []
         self.ctx = Context(store=store, tariffs=tariffs.book("sample"), policy=policy.Policy())
+        agents_for_tests(self.ctx, now=now)  # the outlet and kiosk exist before any recharge is counted
 
     def _next_ref(self, kind: str) -> str:
         self.serial += 1
@@ -200,7 +201,7 @@ class LedgerMachine(RuleBasedStateMachine):
         before = table_counts(self.store) if expected is not None or earlier is not None else None
         paid_at = self.now + dt.timedelta(minutes=1) if paid_late else self.now - dt.timedelta(hours=2)
         try:
-            receipt = recharges.recharge_wallet(
+            receipt = take_recharge(
                 self.ctx,
                 service_no=request.service_no,
                 channel=request.channel,

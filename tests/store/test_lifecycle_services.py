@@ -12,6 +12,7 @@ from tests.conftest import NOW, AddConnection, table_counts
 from wattwallet.consumers import mobile_change as mobile
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, phone, recharge
+from wattwallet.domain import readings as reading_rules
 from wattwallet.hes import commands, simulator
 from wattwallet.jobs import schedule
 from wattwallet.lifecycle import (
@@ -35,7 +36,7 @@ def at(text: str) -> dt.datetime:
 
 def read(ctx: Context, serial: str, when: str, kwh: str) -> readings.Outcome:
     [outcome] = readings.record(
-        ctx, [readings.parse(meter_serial=serial, read_at=at(when), kwh=kwh)], now=at(when)
+        ctx, [reading_rules.parse(meter_serial=serial, read_at=at(when), kwh=kwh)], now=at(when)
     )
     return outcome
 
@@ -72,13 +73,13 @@ def test_unknown_meter_and_future_readings_are_refused(ctx: Context, add_connect
     add_connection(meter_serial="SM-F")
     [unknown] = readings.record(
         ctx,
-        [readings.parse(meter_serial="SM-NOPE", read_at=at("2025-06-03T00:10"), kwh=1)],
+        [reading_rules.parse(meter_serial="SM-NOPE", read_at=at("2025-06-03T00:10"), kwh=1)],
         now=at("2025-06-03T00:10"),
     )
     assert unknown.reason == "unknown_meter"
     [future] = readings.record(
         ctx,
-        [readings.parse(meter_serial="SM-F", read_at=at("2025-06-03T00:10"), kwh=1)],
+        [reading_rules.parse(meter_serial="SM-F", read_at=at("2025-06-03T00:10"), kwh=1)],
         now=at("2025-06-02T23:00"),
     )
     assert future.reason == "reading_in_future"
@@ -104,8 +105,8 @@ def test_malformed_readings_are_refused_before_anything_is_written(
         "read_at": "2025-06-03T00:10:00+05:30",
         "kwh": "5",
     } | fields
-    with pytest.raises(readings.ReadingInvalid, match=message):
-        readings.parse(**raw)
+    with pytest.raises(reading_rules.ReadingInvalid, match=message):
+        reading_rules.parse(**raw)
 
 
 def test_complaints_check_the_connection_and_know_when_they_are_overdue(

@@ -118,11 +118,11 @@ def test_a_repeat_naming_an_unknown_connection_is_a_conflict_not_a_missing_conne
     with pytest.raises(recharge.DuplicateConflict):
         pay(ctx, issued.key, "9999999999999", "SLIP-9", now=now)
     with pytest.raises(recharge.DuplicateConflict):
-        recharges.recharge_wallet(
+        agents.recharge_wallet(
             ctx,
+            agent=issued.agent,
             service_no="9999999999999",
-            channel="retail",
-            reference=f"{issued.agent.id}/SLIP-9",
+            reference="SLIP-9",
             amount_paise=10_000,
             now=now,
         )

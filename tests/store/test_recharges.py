@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import AddConnection, table_counts
+from tests.conftest import AddConnection, table_counts, take_recharge
 from wattwallet.consumers import registration
 from wattwallet.context import Context
 from wattwallet.domain import errors, money, policy, recharge, tariff
@@ -28,7 +28,7 @@ def pay(
     now: dt.datetime,
     paid_at: dt.datetime | None = None,
 ) -> recharges.Receipt:
-    return recharges.recharge_wallet(
+    return take_recharge(
         ctx,
         service_no=service_no,
         channel=channel,

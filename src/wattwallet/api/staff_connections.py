@@ -16,7 +16,7 @@ from wattwallet.domain import connection, recharge
 from wattwallet.lifecycle import short_bills
 from wattwallet.staff import accounts as staff
 from wattwallet.staff import desk as staff_desk
-from wattwallet.wallet import dues
+from wattwallet.wallet import counter, dues
 
 router = APIRouter(prefix="/staff", tags=["staff"])
 Role = staff.Role
@@ -301,7 +301,7 @@ def counter_recharge(
     """A recharge paid at a service-centre counter, recorded with the executive who took the cash.
     Dues are recovered first; the same reference again returns the first receipt (`replayed`), and
     with another amount or connection is a conflict."""
-    r = staff_desk.counter_recharge(
+    r = counter.recharge(
         rt.ctx,
         by=session.subject,
         service_no=body.service_no,
@@ -326,5 +326,5 @@ def counter_recharge(
         recorded_at=r.recorded_at,
         replayed=r.replayed,
         reconnect_command_id=r.reconnect_command,
-        taken_by=staff_desk.counter_taken_by(rt.ctx, reference=r.reference),
+        taken_by=counter.taken_by(rt.ctx, reference=r.reference),
     )

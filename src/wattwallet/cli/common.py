@@ -29,6 +29,10 @@ def settings() -> config.Settings:
     return config.Settings()
 
 
+class OptionNotForChannel(errors.InvalidInput):
+    code = "option_not_for_channel"
+
+
 def friendly_errors(func: Callable[P, R]) -> Callable[P, R]:
     """Anticipated failures become one line on stderr and exit 2; an unusable store, exit 1."""
 

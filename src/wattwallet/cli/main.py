@@ -23,12 +23,12 @@ from wattwallet.cli import refunds as refund_commands
 from wattwallet.cli import simulate as simulate_commands
 from wattwallet.cli import templates as template_commands
 from wattwallet.consumers import registration
-from wattwallet.domain import clock, money
+from wattwallet.domain import clock, money, recharge
 from wattwallet.ledger import verify as ledger_verify
 from wattwallet.scenario import model as scenario_model
 from wattwallet.scenario import runner as scenario_runner
 from wattwallet.store import db, migrate
-from wattwallet.wallet import dues, recharges
+from wattwallet.wallet import agents, counter, dues, recharges
 from wattwallet.wallet import views as wallets
 
 app = typer.Typer(
@@ -152,25 +152,76 @@ def recharge_command(
     service_no: Annotated[str, typer.Argument(help="Service number to recharge.")],
     amount: Annotated[str, typer.Argument(help="Rupees, e.g. 500 or 750.50.")],
     ref: Annotated[str, typer.Option(help="The channel's own unique reference for this payment.")],
-    channel: Annotated[str, typer.Option(help="portal, app, retail, kiosk or counter.")] = "counter",
+    channel: Annotated[str, typer.Option(help="portal, app, retail, kiosk or counter.")],
+    executive: Annotated[
+        str | None, typer.Option(help="counter: the staff username of the executive who took the cash.")
+    ] = None,
+    agent: Annotated[
+        str | None, typer.Option(help="retail or kiosk: the agent id; counts against its daily limit.")
+    ] = None,
     paid_at: Annotated[
         str | None, typer.Option(help="When the payer paid (ISO 8601 with offset); default now.")
     ] = None,
     as_json: common.JsonOption = False,
 ) -> None:
-    """Credit a recharge. Dues are recovered first; the same --ref again returns the first receipt."""
+    """Credit a recharge. Dues are recovered first; the same --ref again returns the first receipt.
+
+    A counter recharge records its executive (--executive); a retail or kiosk one is taken by its
+    agent (--agent) and counts against that agent's daily limit, as from the agent's own till."""
     now = common.now()
     paid = common.parse_instant(paid_at, "--paid-at") if paid_at else None
-    with common.context() as ctx:
-        receipt = recharges.recharge_wallet(
-            ctx,
-            service_no=service_no,
-            channel=channel,
-            reference=ref,
-            amount_paise=money.parse_rupees(amount),
-            paid_at=paid,
-            now=now,
+    taken = recharge.channel(channel)
+    amount_paise = money.parse_rupees(amount)
+    by_agent = taken in (recharge.Channel.RETAIL, recharge.Channel.KIOSK)
+    if taken is recharge.Channel.COUNTER and not executive:
+        raise recharges.TakerMissing(
+            "--channel counter needs --executive: the staff member who took the cash"
         )
+    if by_agent and not agent:
+        raise recharges.TakerMissing(
+            f"--channel {taken.value} needs --agent: the agent id that took the cash"
+        )
+    if executive and taken is not recharge.Channel.COUNTER:
+        raise common.OptionNotForChannel("--executive is for --channel counter only")
+    if agent and not by_agent:
+        raise common.OptionNotForChannel("--agent is for --channel retail or kiosk only")
+    with common.context() as ctx:
+        if taken is recharge.Channel.COUNTER:
+            assert executive is not None
+            receipt = counter.recharge(
+                ctx,
+                by=executive,
+                service_no=service_no,
+                amount_paise=amount_paise,
+                reference=ref,
+                now=now,
+                paid_at=paid,
+            )
+        elif agent:
+            taker = agents.get(ctx, agent_id=agent)
+            if taker.kind.value != taken.value:
+                raise common.OptionNotForChannel(
+                    f"agent {taker.id} is a {taker.kind.value}, not a {taken.value}"
+                )
+            receipt = agents.recharge_wallet(
+                ctx,
+                agent=taker,
+                service_no=service_no,
+                amount_paise=amount_paise,
+                reference=ref,
+                now=now,
+                paid_at=paid,
+            )
+        else:
+            receipt = recharges.recharge_wallet(
+                ctx,
+                service_no=service_no,
+                channel=taken.value,
+                reference=ref,
+                amount_paise=amount_paise,
+                paid_at=paid,
+                now=now,
+            )
     if as_json:
         common.echo_json(_receipt_dict(receipt))
         return

@@ -11,7 +11,7 @@ from wattwallet import tariffs
 from wattwallet.consumers import mobile_change as mobile
 from wattwallet.consumers import registration
 from wattwallet.context import Context
-from wattwallet.domain import clock, errors, money
+from wattwallet.domain import clock, errors, money, recharge
 from wattwallet.domain import readings as reading_rules
 from wattwallet.hes import simulator
 from wattwallet.jobs import schedule
@@ -20,7 +20,7 @@ from wattwallet.lifecycle import complaints, readings, short_bills
 from wattwallet.scenario import model
 from wattwallet.staff import reports
 from wattwallet.store import connections, db, migrate
-from wattwallet.wallet import recharges
+from wattwallet.wallet import agents, counter, recharges
 
 
 def run(scenario: model.Scenario, out: TextIO) -> None:
@@ -209,19 +209,65 @@ def _line(at: dt.datetime, kind: str, connection: str | None, **fields: Any) -> 
     return line
 
 
+# Who takes the cash in a scenario: one outlet and one kiosk with no practical daily limit, and a
+# counter executive, so that replayed recharges go through the same takers' paths as real ones.
+SCENARIO_AGENT_LIMIT_PAISE = 10**12
+SCENARIO_EXECUTIVE = "scenario.counter"
+
+
+def _scenario_agent(ctx: Context, kind: str, *, now: dt.datetime) -> agents.Agent:
+    name = f"scenario {kind}"
+    for listed in agents.all_agents(ctx, now=now):
+        if listed.agent.name == name:
+            return listed.agent
+    issued = agents.create(
+        ctx, name=name, kind_name=kind, daily_limit_paise=SCENARIO_AGENT_LIMIT_PAISE, now=now
+    )
+    return issued.agent
+
+
+def _take(
+    ctx: Context, at: dt.datetime, event: model.RechargeEvent, follow: list[dict[str, Any]]
+) -> recharges.Receipt:
+    channel = recharge.channel(event.channel)
+    if channel is recharge.Channel.COUNTER:
+        return counter.recharge(
+            ctx,
+            by=SCENARIO_EXECUTIVE,
+            service_no=event.connection,
+            amount_paise=event.amount_paise,
+            reference=event.ref,
+            now=at,
+            paid_at=event.paid_at,
+            events=follow,
+        )
+    if channel in (recharge.Channel.RETAIL, recharge.Channel.KIOSK):
+        return agents.recharge_wallet(
+            ctx,
+            agent=_scenario_agent(ctx, channel.value, now=at),
+            service_no=event.connection,
+            amount_paise=event.amount_paise,
+            reference=event.ref,
+            now=at,
+            paid_at=event.paid_at,
+            events=follow,
+        )
+    return recharges.recharge_wallet(
+        ctx,
+        events=follow,
+        service_no=event.connection,
+        channel=event.channel,
+        reference=event.ref,
+        amount_paise=event.amount_paise,
+        paid_at=event.paid_at,
+        now=at,
+    )
+
+
 def _recharge(ctx: Context, at: dt.datetime, event: model.RechargeEvent) -> Iterator[dict[str, Any]]:
     follow: list[dict[str, Any]] = []
     try:
-        receipt = recharges.recharge_wallet(
-            ctx,
-            events=follow,
-            service_no=event.connection,
-            channel=event.channel,
-            reference=event.ref,
-            amount_paise=event.amount_paise,
-            paid_at=event.paid_at,
-            now=at,
-        )
+        receipt = _take(ctx, at, event, follow)
     except errors.WattWalletError as exc:
         extra = {"minimum": exc.details["minimum"]} if "minimum" in exc.details else {}
         yield _line(

@@ -43,11 +43,12 @@ from wattwallet.messaging.channels import base
 from wattwallet.simulation import habits, meters, mqtt_meters, population
 from wattwallet.staff import reports
 from wattwallet.store import db, schema
-from wattwallet.wallet import agents, payments, recharges
+from wattwallet.wallet import agents, counter, payments
 
 DEFAULT_START = dt.date(2025, 5, 5)  # a Monday in AP's summer; 10 May is a second Saturday, 12 May a holiday
 MORNING = dt.time(7, 0)  # after the 06:00 cycle's alerts: early and late payers look at their balance
 AFTERNOON = dt.time(13, 30)  # after the disconnection window: the disconnected decide to pay
+DEMO_EXECUTIVE = "demo.counter"  # the service-centre executive on record for the demo's cash recharges
 DELIVERY_BATCH = 500
 WEBHOOK_SECONDS = 4  # from the payer's payment to the gateway's webhook
 Progress = Callable[[str], None]
@@ -376,10 +377,10 @@ class _World:
             if plan.channel in habits.ONLINE:
                 self._online(plan, number)
             elif plan.channel == "counter":
-                recharges.recharge_wallet(
+                counter.recharge(
                     self.ctx,
+                    by=DEMO_EXECUTIVE,
                     service_no=plan.service_no,
-                    channel="counter",
                     reference=f"SC-{plan.at:%Y%m%d}-{number:06d}",
                     amount_paise=plan.amount_paise,
                     now=plan.at,

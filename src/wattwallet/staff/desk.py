@@ -18,12 +18,11 @@ import sqlalchemy as sa
 
 from wattwallet.consumers import mobile_change as mobile
 from wattwallet.context import Context
-from wattwallet.domain import connection, errors, money, phone, recharge, working_days
+from wattwallet.domain import connection, errors, money, phone, working_days
 from wattwallet.ledger import accounts
 from wattwallet.lifecycle import complaints, holds
 from wattwallet.staff import accounts as staff
 from wattwallet.store import calendar_repo, connections, schema
-from wattwallet.wallet import recharges
 
 # The mobile-change channel each role works through (DOMAIN.md §7); admins name theirs.
 _CHANNEL_OF_ROLE = {staff.Role.HELPLINE: "helpline", staff.Role.SERVICE_CENTRE: "service_centre"}
@@ -257,42 +256,3 @@ def set_calendar_day(
     """Staff override of one day (a declared holiday, a working Saturday); re-seeding keeps it."""
     with ctx.store.write() as conn:
         return calendar_repo.set_day(conn, day=day, working=working, reason=reason, by=by, now=now)
-
-
-def counter_recharge(
-    ctx: Context,
-    *,
-    by: str,
-    service_no: str,
-    amount_paise: int,
-    reference: str,
-    now: dt.datetime,
-    paid_at: dt.datetime | None = None,
-) -> recharges.Receipt:
-    """Cash taken at a service-centre counter: the recharge, and in its transaction the executive
-    who took it (a repeat of the reference records nothing new)."""
-
-    def note_executive(conn: sa.Connection, _amount: int) -> None:
-        conn.execute(
-            sa.insert(schema.counter_collections).values(
-                reference=reference.strip(), taken_by=by, taken_at=now
-            )
-        )
-
-    recharges.check_backdate(ctx, paid_at=paid_at, now=now, taker=f"counter {by}")
-    return recharges.recharge_wallet(
-        ctx,
-        service_no=service_no,
-        channel=recharge.Channel.COUNTER.value,
-        reference=reference,
-        amount_paise=amount_paise,
-        paid_at=paid_at,
-        now=now,
-        guard=recharges.guard_each(f"counter:{reference}", note_executive),
-    )
-
-
-def counter_taken_by(ctx: Context, *, reference: str) -> str | None:
-    c = schema.counter_collections
-    with ctx.store.read() as conn:
-        return conn.execute(sa.select(c.c.taken_by).where(c.c.reference == reference)).scalar_one_or_none()

@@ -148,6 +148,12 @@ def rotate_key(ctx: Context, *, agent_id: str, now: dt.datetime) -> Issued:
     return Issued(agent, key, prefix)
 
 
+def get(ctx: Context, *, agent_id: str) -> Agent:
+    """The agent with this id (`UnknownAgent` if there is none)."""
+    with ctx.store.read() as conn:
+        return _get(conn, agent_id)
+
+
 def set_active(ctx: Context, *, agent_id: str, active: bool) -> Agent:
     """A suspended agent's keys are refused until it is active again."""
     a = schema.agents
@@ -223,6 +229,7 @@ def recharge_wallet(
     reference: str,
     now: dt.datetime,
     paid_at: dt.datetime | None = None,
+    events: list[dict[str, Any]] | None = None,
 ) -> recharges.Receipt:
     """A cash recharge taken by the agent: idempotent by the agent's own reference, and counted against
     its limit for the IST day it is recorded on, inside the recharge's transaction."""
@@ -237,6 +244,7 @@ def recharge_wallet(
         now=now,
         paid_at=paid_at,
         guard=_within_limit(agent, now),
+        events=events,
     )
     return dataclasses.replace(receipt, reference=reference)
 
@@ -326,7 +334,7 @@ def recharge_many(
 def _within_limit(agent: Agent, received_at: dt.datetime) -> recharges.Guard:
     """The agent's limit for the IST day the request was received on."""
     day = clock.ist_date(received_at)
-    return recharge_batch.Guard(f"agent:{agent.id}:{day.isoformat()}", (agent, day), _LimitTally)
+    return recharge_batch.Guard(f"agent:{agent.id}:{day.isoformat()}", (agent, day), _LimitTally, "agent")
 
 
 class _LimitTally:

@@ -63,11 +63,14 @@ class Guard:
     key: str
     subject: Any
     counter: Counter
+    # Who took the money in person: "counter" (a service-centre executive) or "agent" (a retail
+    # outlet or kiosk). `recharges.request` refuses those channels without their taker's guard.
+    taker: str = ""
 
 
-def guard_each(key: str, check: Callable[[Connection, int], None]) -> Guard:
+def guard_each(key: str, check: Callable[[Connection, int], None], *, taker: str = "") -> Guard:
     """A guard that takes recharges one at a time: `check(conn, amount)` raises to refuse one."""
-    return Guard(key, check, _EachTally)
+    return Guard(key, check, _EachTally, taker)
 
 
 class _EachTally:

@@ -29,8 +29,20 @@ class PaidTooLongAgo(errors.InvalidInput):
     code = "paid_at_too_old"
 
 
+class TakerMissing(errors.InvalidInput):
+    code = "recharge_taker_missing"
+
+
 # Channels whose paid_at is the taker's word (a till, a counter), not a signed gateway's.
 TAKEN_IN_PERSON = (recharge.Channel.RETAIL, recharge.Channel.KIOSK, recharge.Channel.COUNTER)
+# Who must be on record for each of them: the executive at a counter (`wallet.counter.recharge`
+# notes them in the recharge's transaction), the agent whose daily limit it counts against
+# (`wallet.agents`). No path posts one of these channels without its taker.
+TAKER = {
+    recharge.Channel.COUNTER: ("counter", "a counter recharge needs the executive who took the cash"),
+    recharge.Channel.RETAIL: ("agent", "a retail recharge needs the outlet (agent) that took it"),
+    recharge.Channel.KIOSK: ("agent", "a kiosk recharge needs the kiosk (agent) that took it"),
+}
 
 Receipt = recharge_batch.Receipt
 Guard = recharge_batch.Guard
@@ -79,6 +91,9 @@ def request(
         paid_at=paid_at or now,
         guard=guard,
     )
+    taker = TAKER.get(made.channel)
+    if taker is not None and (guard is None or guard.taker != taker[0]):
+        raise TakerMissing(taker[1], channel=made.channel.value)
     if made.amount <= 0:
         raise money.AmountNotPositive("amount must be greater than zero")
     if made.paid_at > now:
