@@ -46,6 +46,7 @@ def tampering(store: db.Store) -> Iterator[Connection]:
             for table in ("ledger_postings", "ledger_lines"):
                 for action in ("update", "delete"):
                     conn.exec_driver_sql(f"DROP TRIGGER {table}_no_{action}")
+            conn.exec_driver_sql("DROP TRIGGER ledger_lines_zero_sum")
         yield conn
 
 
@@ -143,7 +144,7 @@ def test_a_recharge_that_disagrees_with_its_posting_is_found(ctx: Context, books
 
 
 def test_a_line_naming_an_unknown_account_is_found(ctx: Context, books: list[str]) -> None:
-    with ctx.store.write() as conn:
+    with tampering(ctx.store) as conn:  # the database refuses lines beyond a posting's own
         posting = conn.exec_driver_sql("SELECT max(id) FROM ledger_postings").scalar_one()
         conn.exec_driver_sql(
             f"INSERT INTO ledger_lines (posting_id, account_code, amount) VALUES ({posting}, 'revenue:nowhere', 5)"
@@ -157,9 +158,54 @@ def test_a_line_naming_an_unknown_account_is_found(ctx: Context, books: list[str
 
 
 def test_a_line_of_no_posting_is_found(ctx: Context, books: list[str]) -> None:
-    with ctx.store.write() as conn:
+    with tampering(ctx.store) as conn:  # the database refuses lines that do not sum to zero
         conn.exec_driver_sql(
             "INSERT INTO ledger_lines (posting_id, account_code, amount) VALUES (99999, 'clearing:portal', 7)"
         )
     found = {d.message for d in report(ctx.store).discrepancies}
     assert "1 ledger line(s) belong to no posting" in found
+
+
+# --- zero-sum kept by the database (issue 12): no Python check needed, `python -O` changes nothing ---
+
+
+def _new_posting(conn: Connection, service_no: str, *, line_count: int) -> int:
+    row = conn.exec_driver_sql(
+        "SELECT max(seq) FROM ledger_postings WHERE service_no = '" + service_no + "'"
+    ).scalar_one()
+    conn.exec_driver_sql(
+        "INSERT INTO ledger_postings (service_no, seq, kind, reference, memo, occurred_at, recorded_at, "
+        "prev_digest, digest, line_count) VALUES "
+        f"('{service_no}', {row + 1}, 'adjustment', 'Z-1', 'hand-made', "
+        "'2025-06-01 00:00:00', '2025-06-01 00:00:00', 'x', 'y', " + str(line_count) + ")"
+    )
+    return int(conn.exec_driver_sql("SELECT max(id) FROM ledger_postings").scalar_one())
+
+
+def _lines(conn: Connection, posting: int, *amounts: int) -> None:
+    values = ", ".join(f"({posting}, 'clearing:portal', {a})" for a in amounts)
+    conn.exec_driver_sql(f"INSERT INTO ledger_lines (posting_id, account_code, amount) VALUES {values}")
+
+
+@pytest.mark.parametrize(
+    "amounts", [(500, -499), (500, -500, 7)], ids=["lines that do not sum to zero", "a line too many"]
+)
+def test_the_database_refuses_an_unbalanced_posting(
+    ctx: Context, books: list[str], amounts: tuple[int, ...]
+) -> None:
+    before = report(ctx.store)
+    with pytest.raises(sa.exc.DBAPIError, match="refused"), ctx.store.write() as conn:
+        posting = _new_posting(conn, books[0], line_count=2)
+        _lines(conn, posting, *amounts)
+    after = report(ctx.store)
+    assert after.ok and (after.postings, after.lines) == (before.postings, before.lines)
+
+
+def test_the_database_takes_a_balanced_posting(ctx: Context, books: list[str]) -> None:
+    with ctx.store.write() as conn:
+        posting = _new_posting(conn, books[0], line_count=2)
+        _lines(conn, posting, 500, -500)
+        assert (
+            conn.exec_driver_sql(f"SELECT count(*) FROM ledger_lines WHERE posting_id = {posting}").scalar()
+            == 2
+        )

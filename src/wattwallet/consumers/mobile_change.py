@@ -107,7 +107,7 @@ def apply(
                 "a helpline or service-centre change needs the old number, the call or counter reference "
                 "and who made it"
             )
-        reference = recharge.reference(reference)
+        reference = recharge.reference(reference, what="call or counter reference")
     # Lock the connection's row first, so two changes at once (app and helpline) queue up and the
     # second sees the first's number.
     c = schema.connections

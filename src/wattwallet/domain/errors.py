@@ -38,6 +38,19 @@ class Conflict(WattWalletError):
     code = "conflict"
 
 
+class ReferenceReused(Conflict):
+    """A reference used before for something else (another amount, connection or content): the base
+    of each capability's own conflict, one code for all of them since the caller's fix is the same."""
+
+    code = "duplicate_conflict"
+
+
+class PeriodInvalid(InvalidInput):
+    """A date range that ends before it starts, or is longer than allowed (reports, the calendar)."""
+
+    code = "period_invalid"
+
+
 class RuleViolation(WattWalletError):
     """Well-formed input that a business rule refuses."""
 

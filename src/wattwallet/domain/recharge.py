@@ -48,10 +48,8 @@ class ConnectionNotPrepaid(errors.RuleViolation):
     code = "connection_not_prepaid"
 
 
-class DuplicateConflict(errors.Conflict):
+class DuplicateConflict(errors.ReferenceReused):
     """The channel reference was used before for a different amount or connection."""
-
-    code = "duplicate_conflict"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,12 +66,12 @@ def channel(raw: object) -> Channel:
         raise UnknownChannel(f"unknown recharge channel {raw!r}; use one of {names}") from None
 
 
-def reference(raw: object) -> str:
+def reference(raw: object, *, what: str = "recharge reference") -> str:
+    """A channel or staff reference: 1 to 64 safe characters. `what` names it in the message."""
     text = raw.strip() if isinstance(raw, str) else ""
     if not _REFERENCE.match(text):
         raise ReferenceInvalid(
-            "a recharge reference is 1 to 64 letters, digits or . _ : / - "
-            f"(starting with a letter or digit), got {raw!r}"
+            f"a {what} is 1 to 64 letters, digits or . _ : / - (starting with a letter or digit), got {raw!r}"
         )
     return text
 

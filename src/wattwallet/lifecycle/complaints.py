@@ -25,8 +25,8 @@ class UnknownComplaint(errors.NotFound):
     code = "unknown_complaint"
 
 
-class ComplaintConflict(errors.Conflict):
-    code = "duplicate_conflict"
+class ComplaintConflict(errors.ReferenceReused):
+    """The complaint reference was used before for another complaint."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +61,7 @@ def open_complaint(
         raise ComplaintInvalid(f"complaint kind must be one of {', '.join(KINDS)}, got {kind!r}")
     if source not in SOURCES:
         raise ComplaintInvalid(f"complaint source must be one of {', '.join(SOURCES)}, got {source!r}")
-    ref = recharge.reference(ref)
+    ref = recharge.reference(ref, what="complaint reference")
     service_no = connection.service_number(service_no)
     connections.get(conn, service_no)  # raises UnknownConnection
     c = schema.complaints

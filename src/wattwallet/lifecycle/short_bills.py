@@ -26,8 +26,8 @@ class ShortBillInvalid(errors.InvalidInput):
     code = "short_bill_invalid"
 
 
-class ShortBillConflict(errors.Conflict):
-    code = "duplicate_conflict"
+class ShortBillConflict(errors.ReferenceReused):
+    """The short-bill reference was used before for another bill."""
 
 
 class ShortBillNotAllowed(errors.RuleViolation):
@@ -58,7 +58,7 @@ def raise_bill(
 ) -> ShortBill:
     """Raise a short bill and tell the consumer at once. The same ref again is the same bill."""
     service_no = connection.service_number(service_no)
-    ref = recharge.reference(ref)
+    ref = recharge.reference(ref, what="short-bill reference")
     if amount_paise <= 0:
         raise money.AmountNotPositive("a short bill must be a positive amount")
     reason = reason.strip() if isinstance(reason, str) else ""

@@ -23,6 +23,12 @@ from wattwallet.store import connections, schema
 REFUNDS_PAYABLE = "refund:payable"
 
 
+def _months_text(months: int) -> str:
+    """ "three months" for the default policy, as the connection events have always said."""
+    words = {1: "one month", 2: "two months", 3: "three months", 4: "four months", 6: "six months"}
+    return words.get(months, f"{months} months")
+
+
 def add_months(instant: dt.datetime, months: int) -> dt.datetime:
     """The same IST wall-clock time `months` later, on the month's last day if the day is missing."""
     local = instant.astimezone(clock.IST)
@@ -135,7 +141,7 @@ def _terminate(ctx: Context, service_no: str, *, now: dt.datetime, events: list[
                 "from_state": "disconnected",
                 "to_state": "terminated",
                 "at": now,
-                "reason": "no recharge for three months",
+                "reason": f"no recharge for {_months_text(ctx.policy.termination_months)}",
                 "command_id": None,
             },
         )

@@ -29,8 +29,8 @@ _CHANNEL_OF_ROLE = {staff.Role.HELPLINE: "helpline", staff.Role.SERVICE_CENTRE: 
 CALENDAR_MAX_DAYS = 366
 
 
-class CalendarPeriodInvalid(errors.InvalidInput):
-    code = "period_invalid"
+class CalendarPeriodInvalid(errors.PeriodInvalid):
+    """A calendar listing's range is empty or too long."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,8 +23,8 @@ from wattwallet.store import calendar_repo, schema
 from wattwallet.wallet import recharges
 
 
-class PeriodInvalid(errors.InvalidInput):
-    code = "period_invalid"
+class PeriodInvalid(errors.PeriodInvalid):
+    """A report's period is empty or too long."""
 
 
 @dataclasses.dataclass(frozen=True)

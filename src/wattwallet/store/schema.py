@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -108,12 +109,16 @@ ledger_postings = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("prev_digest", String(64), nullable=False),
     Column("digest", String(64), nullable=False),
+    # How many lines the posting has: the database checks they sum to zero when the last one is
+    # written (migration 0015). None only on postings written before that check existed.
+    Column("line_count", SmallInteger, nullable=True),
     UniqueConstraint("service_no", "seq"),
 )
 
 # The hottest table: the daily cycle writes five lines a connection a day. It carries no foreign
 # keys (their per-row checks cost a third of the cycle on PostgreSQL); lines are written only by
-# ledger.postings.post_many, which asserts them, the database refuses to change or delete them, and
+# ledger.postings.post_many, which checks them; the database refuses unbalanced postings and any
+# change or deletion, and
 # `ledger verify` reports any line whose posting or account does not exist. An account's lines are
 # reached through its connection's postings (service_no, seq), so no index on account_code either.
 ledger_lines = Table(

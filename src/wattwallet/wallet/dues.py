@@ -33,8 +33,8 @@ class ReasonMissing(errors.InvalidInput):
     code = "reason_missing"
 
 
-class DuesReferenceConflict(errors.Conflict):
-    code = "duplicate_conflict"
+class DuesReferenceConflict(errors.ReferenceReused):
+    """The dues reference was used before for other dues."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,7 +63,7 @@ def add(
         dues_kind = Kind(kind)
     except ValueError:
         raise DuesKindInvalid(f"dues kind must be arrears or technical_adjustment, got {kind!r}") from None
-    ref = recharge.reference(reference)
+    ref = recharge.reference(reference, what="dues reference")
     if amount_paise <= 0:
         raise money.AmountNotPositive("dues must be a positive amount")
     reason = reason.strip()
