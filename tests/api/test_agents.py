@@ -52,13 +52,20 @@ def test_a_recharge_gets_a_receipt_and_its_repeat_the_same_one(api: Api, consume
     assert first.status_code == 201, first.text
     receipt = first.json()
     assert receipt["receipt_no"].startswith("WW")
-    assert (receipt["channel"], receipt["reference"], receipt["amount_paise"], receipt["balance_paise"]) == (
+    assert (
+        receipt["channel"],
+        receipt["reference"],
+        receipt["amount_paise"],
+        receipt["balance_after_paise"],
+    ) == (
         "retail",
         "SLIP-1",
         50_000,
         50_000,
     )
     assert dt.datetime.fromisoformat(receipt["paid_at"]) == paid and not receipt["replayed"]
+    # Instants in IST, as every other route answers them (issue 12: the agent API said UTC).
+    assert receipt["paid_at"].endswith("+05:30") and receipt["recorded_at"].endswith("+05:30")
     r = schema.recharges
     with api.ctx.store.read() as conn:
         (row,) = conn.execute(sa.select(r).where(r.c.service_no == service_no)).all()
@@ -90,7 +97,7 @@ def test_two_agents_may_use_one_reference_and_never_see_each_others(api: Api, co
     second = pay(api, b, service_no, 10_000, "R-1")
     assert [first.status_code, second.status_code] == [201, 201]
     assert first.json()["receipt_no"] != second.json()["receipt_no"]
-    assert second.json()["balance_paise"] == 20_000 and not second.json()["replayed"]
+    assert second.json()["balance_after_paise"] == 20_000 and not second.json()["replayed"]
     assert pay(api, a, service_no, 10_000, "A-ONLY").status_code == 201
     assert (
         api.client.get(f"{RECHARGES}/R-1", headers=key(b)).json()["receipt_no"]

@@ -226,7 +226,7 @@ def test_counter_recharge_is_idempotent_by_reference(api: Api, desk: Desk, consu
     assert first.status_code == 201, first.text
     receipt = first.json()
     assert receipt["receipt_no"].startswith("WW") and receipt["channel"] == "counter"
-    assert (receipt["to_dues_paise"], receipt["to_wallet_paise"], receipt["balance_paise"]) == (
+    assert (receipt["to_dues_paise"], receipt["to_wallet_paise"], receipt["balance_after_paise"]) == (
         20_000,
         30_000,
         30_000,

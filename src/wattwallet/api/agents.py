@@ -4,7 +4,6 @@ reference space and within its daily limit."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -14,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import AwareDatetime, BaseModel, Field
 
-from wattwallet.api import deps, fields
-from wattwallet.wallet import agents, recharges
+from wattwallet.api import deps, fields, receipts
+from wattwallet.wallet import agents
 
 
 class _KeyBeforeBody(APIRoute):
@@ -62,49 +61,17 @@ class AgentRecharge(BaseModel):
     paid_at: AwareDatetime | None = Field(None, description="When the cash was taken (default: now)")
 
 
-class Receipt(BaseModel):
-    receipt_no: str
-    service_no: str
-    channel: str
-    reference: str
-    amount_paise: int
-    to_dues_paise: int = Field(description="Taken for pending dues first")
-    to_wallet_paise: int
-    balance_paise: int = Field(description="Wallet balance right after this recharge")
-    dues_remaining_paise: int
-    first_recharge: bool
-    paid_at: dt.datetime
-    recorded_at: dt.datetime
-    replayed: bool = Field(description="True when this answers a repeat of an earlier request")
-
-
-def _receipt(found: recharges.Receipt) -> Receipt:
-    return Receipt(
-        receipt_no=found.receipt_no,
-        service_no=found.service_no,
-        channel=found.channel.value,
-        reference=found.reference,
-        amount_paise=found.amount,
-        to_dues_paise=found.to_dues,
-        to_wallet_paise=found.to_wallet,
-        balance_paise=found.balance,
-        dues_remaining_paise=found.dues_remaining,
-        first_recharge=found.first_recharge,
-        paid_at=found.paid_at.astimezone(dt.UTC),  # one form, whether just computed or read back
-        recorded_at=found.recorded_at.astimezone(dt.UTC),
-        replayed=found.replayed,
-    )
-
-
 @router.post(
     "/recharges",
     status_code=status.HTTP_201_CREATED,
     summary="Take a cash recharge",
-    responses={200: {"model": Receipt, "description": "A repeat of an earlier request: its receipt"}},
+    responses={
+        200: {"model": receipts.Receipt, "description": "A repeat of an earlier request: the receipt"}
+    },
 )
 async def agent_recharge(
     body: AgentRecharge, rt: deps.RuntimeDep, key: deps.AgentKeyDep, response: Response
-) -> Receipt:
+) -> receipts.Receipt:
     """201 with the receipt of a new recharge; 200 with the first receipt when the reference was used
     before for the same connection and amount (409 for another one); 422 with the rule's code when a
     recharge rule or the agent's daily limit refuses it."""
@@ -113,9 +80,9 @@ async def agent_recharge(
     found = await asyncio.wrap_future(rt.recharge_queue.submit(asked, now=rt.now()))
     if found.replayed:
         response.status_code = status.HTTP_200_OK
-    return _receipt(found)
+    return receipts.Receipt.of(found)
 
 
 @router.get("/recharges/{reference:path}", summary="A receipt again, by your reference")
-def agent_receipt(reference: str, rt: deps.RuntimeDep, agent: AgentDep) -> Receipt:
-    return _receipt(agents.receipt(rt.ctx, agent=agent, reference=reference))
+def agent_receipt(reference: str, rt: deps.RuntimeDep, agent: AgentDep) -> receipts.Receipt:
+    return receipts.Receipt.of(agents.receipt(rt.ctx, agent=agent, reference=reference))

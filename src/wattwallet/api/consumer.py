@@ -14,13 +14,13 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
-from wattwallet.api import deps, fields
+from wattwallet.api import deps, fields, receipts
 from wattwallet.consumers import access as consumer_access
 from wattwallet.consumers import account as account_views
 from wattwallet.consumers import registration, self_service
 from wattwallet.domain import connection, phone
 from wattwallet.lifecycle import complaints
-from wattwallet.wallet import recharges, refunds
+from wattwallet.wallet import refunds
 
 router = APIRouter(prefix="/me", tags=["consumer"])
 
@@ -99,36 +99,6 @@ class Deduction(BaseModel):
     amount_paise: int
     balance_after_paise: int
     items: list[DeductionItem]
-
-
-class Receipt(BaseModel):
-    receipt_no: str
-    channel: str
-    reference: str
-    amount_paise: int
-    to_dues_paise: int
-    to_wallet_paise: int
-    balance_after_paise: int
-    dues_remaining_paise: int
-    first_recharge: bool
-    paid_at: fields.Instant
-    recorded_at: fields.Instant
-
-    @classmethod
-    def of(cls, r: recharges.Receipt) -> Receipt:
-        return cls(
-            receipt_no=r.receipt_no,
-            channel=r.channel.value,
-            reference=r.reference,
-            amount_paise=r.amount,
-            to_dues_paise=r.to_dues,
-            to_wallet_paise=r.to_wallet,
-            balance_after_paise=r.balance,
-            dues_remaining_paise=r.dues_remaining,
-            first_recharge=r.first_recharge,
-            paid_at=r.paid_at,
-            recorded_at=r.recorded_at,
-        )
 
 
 class Alert(BaseModel):
@@ -267,8 +237,10 @@ def deductions(
 
 
 @router.get(f"{CONNECTION}/recharges", summary="Recharge receipts, newest first")
-def recharge_receipts(number: Owned, rt: deps.RuntimeDep, limit: Limit = 30) -> list[Receipt]:
-    return [Receipt.of(r) for r in account_views.recharge_history(rt.ctx, service_no=number, limit=limit)]
+def recharge_receipts(number: Owned, rt: deps.RuntimeDep, limit: Limit = 30) -> list[receipts.Receipt]:
+    return [
+        receipts.Receipt.of(r) for r in account_views.recharge_history(rt.ctx, service_no=number, limit=limit)
+    ]
 
 
 @router.get(f"{CONNECTION}/alerts", summary="Low-balance and zero-balance alerts sent, newest first")

@@ -9,10 +9,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from wattwallet.api import deps
+from wattwallet.api import deps, receipts
 from wattwallet.api import staff_access as access
 from wattwallet.api.staff_queues import ComplaintAction
-from wattwallet.domain import connection, recharge
+from wattwallet.domain import connection
 from wattwallet.lifecycle import short_bills
 from wattwallet.staff import accounts as staff
 from wattwallet.staff import desk as staff_desk
@@ -118,24 +118,6 @@ class CounterRecharge(access.Body):
     amount_paise: access.Paise
     reference: access.Reference = Field(description="The counter receipt's reference; unique per payment")
     paid_at: AwareDatetime | None = Field(None, description="When the payer paid (default: now)")
-
-
-class CounterReceipt(BaseModel):
-    receipt_no: str
-    service_no: str
-    channel: recharge.Channel
-    reference: str
-    amount_paise: int
-    to_dues_paise: int
-    to_wallet_paise: int
-    balance_paise: int = Field(description="Wallet balance right after this recharge")
-    dues_remaining_paise: int
-    first_recharge: bool
-    paid_at: access.Instant
-    recorded_at: access.Instant
-    replayed: bool = Field(description="A repeat of an earlier request: nothing new was credited")
-    reconnect_command_id: str | None = Field(description="The reconnect this recharge set off, if any")
-    taken_by: str | None = Field(description="The executive who took the cash")
 
 
 @access.route(router, "GET", "/connections", Role.HELPLINE, Role.SERVICE_CENTRE, Role.BILLING)
@@ -293,11 +275,11 @@ def open_complaint(
     "/recharges",
     Role.SERVICE_CENTRE,
     status_code=status.HTTP_201_CREATED,
-    responses=access.replayed_doc(CounterReceipt),
+    responses=access.replayed_doc(receipts.Receipt),
 )
 def counter_recharge(
     body: CounterRecharge, rt: deps.RuntimeDep, session: deps.StaffDep, response: Response
-) -> CounterReceipt:
+) -> receipts.Receipt:
     """A recharge paid at a service-centre counter, recorded with the executive who took the cash.
     Dues are recovered first; the same reference again returns the first receipt (`replayed`), and
     with another amount or connection is a conflict."""
@@ -311,20 +293,4 @@ def counter_recharge(
         now=rt.now(),
     )
     access.created(response, replayed=r.replayed)
-    return CounterReceipt(
-        receipt_no=r.receipt_no,
-        service_no=r.service_no,
-        channel=r.channel,
-        reference=r.reference,
-        amount_paise=r.amount,
-        to_dues_paise=r.to_dues,
-        to_wallet_paise=r.to_wallet,
-        balance_paise=r.balance,
-        dues_remaining_paise=r.dues_remaining,
-        first_recharge=r.first_recharge,
-        paid_at=r.paid_at,
-        recorded_at=r.recorded_at,
-        replayed=r.replayed,
-        reconnect_command_id=r.reconnect_command,
-        taken_by=counter.taken_by(rt.ctx, reference=r.reference),
-    )
+    return receipts.Receipt.of(r, taken_by=counter.taken_by(rt.ctx, reference=r.reference))

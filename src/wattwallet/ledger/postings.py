@@ -17,15 +17,16 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from wattwallet.domain import errors, money
+from wattwallet.domain import money
 from wattwallet.ledger import accounts
-from wattwallet.store import bulk, schema
+from wattwallet.store import bulk, connections, schema
 
 MAX_LINES = 64
 
 
-class UnknownWallet(errors.NotFound):
-    code = "unknown_wallet"
+class UnknownWallet(connections.UnknownConnection):
+    """No wallet for the service number: to the caller, as to the rules, an unknown connection (the
+    one code, `unknown_connection`, is defined once, on `store.connections.UnknownConnection`)."""
 
 
 class Line(NamedTuple):
