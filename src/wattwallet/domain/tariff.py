@@ -177,9 +177,6 @@ class TariffBook:
             return name
         return component_label(component, language=language)
 
-    def category_keys(self) -> set[str]:
-        return {key for version in self.versions for key in version.categories}
-
     def category(self, key: str, *, on: dt.date) -> CategoryTariff:
         version = self.version_on(on)
         try:

@@ -101,10 +101,6 @@ def sign(code: str) -> int:
     return 1 if _NORMAL_SIDE[kind_of(code)] == "debit" else -1
 
 
-def is_connection_account(code: str) -> bool:
-    return kind_of(code) in (Kind.WALLET, Kind.DUES)
-
-
 def system_account_codes() -> list[str]:
     return [
         *(clearing(channel) for channel in recharge.Channel),

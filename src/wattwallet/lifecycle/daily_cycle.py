@@ -560,10 +560,6 @@ class _Batch:
             if self.emit:
                 self.events.append(notifications.event(message, rendered, now=self.now))
 
-    def _event(self, event_type: str, service_no: str, **fields: Any) -> None:
-        if self.emit:
-            self.events.append({"at": self.at, "type": event_type, "connection": service_no, **fields})
-
     def _write(self, conn: Connection, posting_ids: list[int]) -> None:
         bulk.insert(
             conn,
