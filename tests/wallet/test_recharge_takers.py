@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
+from tests.cli.test_cli import SN, wattwallet
+from tests.cli.test_cli import url as url
 from tests.conftest import AddConnection, table_counts
-from tests.test_cli import SN, wattwallet
-from tests.test_cli import url as url
 from wattwallet.context import Context
 from wattwallet.store import schema
 from wattwallet.wallet import agents, counter, recharges
