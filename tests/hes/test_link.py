@@ -12,6 +12,7 @@ from tests.conftest import AddConnection
 from tests.hes.conftest import Clock, FakeHes, PrivateBroker, StartLink, settled, wait_for
 from wattwallet.context import Context
 from wattwallet.domain import clock
+from wattwallet.domain import events as domain_events
 from wattwallet.domain import readings as reading_rules
 from wattwallet.hes import commands
 from wattwallet.hes.mqtt import headend, rejects, relay
@@ -149,7 +150,7 @@ def test_a_failed_ack_sends_the_command_back_for_a_retry_after_the_backoff(
     error: str,
 ) -> None:
     sn = due_for_disconnection(ctx, add_connection, "SM-F1")
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     disconnections.run(ctx, now=at("2025-06-04T10:00"), events=events)  # the simulator confirms
     schedule.run_all_now(ctx, now=at("2025-06-04T10:00"), events=events)
     now = at("2025-06-04T18:00")
@@ -271,7 +272,7 @@ def test_a_relay_closed_while_disconnected_goes_back_to_the_window(
     ctx: Context, add_connection: AddConnection, start_link: StartLink, fake_hes: FakeHes, link_clock: Clock
 ) -> None:
     sn = due_for_disconnection(ctx, add_connection, "SM-M2")
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     disconnections.run(ctx, now=at("2025-06-04T10:00"), events=events)  # the simulator confirms
     schedule.run_all_now(ctx, now=at("2025-06-04T10:00"), events=events)
     assert state_of(ctx, sn) == ("disconnected", "open")

@@ -12,6 +12,7 @@ from tests.conftest import NOW, AddConnection, table_counts
 from wattwallet.consumers import mobile_change as mobile
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, phone, recharge
+from wattwallet.domain import events as domain_events
 from wattwallet.domain import readings as reading_rules
 from wattwallet.hes import commands, simulator
 from wattwallet.jobs import schedule
@@ -45,12 +46,12 @@ def test_a_connection_due_long_ago_is_disconnected_once_its_hold_is_dismissed(
     ctx: Context, add_connection: AddConnection
 ) -> None:
     sn = add_connection(meter_serial="SM-OLD", first_recharge_done=True, opening_balance_paise=500)
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     read(ctx, "SM-OLD", "2025-06-03T00:10", "20")  # a normal day takes the balance below the credit
     daily_cycle.run(ctx, now=at("2025-06-03T06:00"), emit=events.append)
     read(ctx, "SM-OLD", "2025-06-04T00:10", "900")  # implausible: held
     daily_cycle.run(ctx, now=at("2025-06-04T06:00"), emit=events.append)
-    assert [e["type"] for e in events].count("disconnection.due") == 1
+    assert [e.TYPE for e in events].count("disconnection.due") == 1
     [hold] = holds.listing(ctx)
     assert disconnections.run(ctx, now=at("2025-06-05T10:00"), events=events) == 0  # on hold: not cut
     holds.dismiss(ctx, hold_id=hold.id, by="asha", note="meter swapped", now=at("2025-06-16T09:00"))
@@ -113,7 +114,7 @@ def test_complaints_check_the_connection_and_know_when_they_are_overdue(
     ctx: Context, add_connection: AddConnection
 ) -> None:
     sn = add_connection()
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     with pytest.raises(connections.UnknownConnection), ctx.store.write() as conn:
         complaints.open_complaint(
             ctx,
@@ -205,7 +206,7 @@ def test_a_helpline_mobile_change_is_audited_and_both_numbers_are_told(
     ctx: Context, add_connection: AddConnection
 ) -> None:
     sn = add_connection(mobile="+919876500001", language="te")
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     done = mobile.change(
         ctx,
         service_no=sn,
@@ -231,7 +232,7 @@ def test_a_helpline_mobile_change_is_audited_and_both_numbers_are_told(
         "exec-asha",
         "+919876500001",
     )
-    assert [e["type"] for e in events] == ["mobile.changed", "notification", "notification"]
+    assert [e.TYPE for e in events] == ["mobile.changed", "notification", "notification"]
 
 
 @pytest.mark.parametrize(
@@ -321,6 +322,6 @@ def test_termination_counts_from_the_last_change_when_no_disconnection_was_recor
         conn.execute(
             sa.update(c).where(c.c.service_no == service_no).values(state="disconnected", updated_at=NOW)
         )
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     assert termination.run(ctx, now=NOW + dt.timedelta(days=60), events=events) == 0
     assert termination.run(ctx, now=NOW + dt.timedelta(days=93), events=events) == 1

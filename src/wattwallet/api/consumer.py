@@ -9,7 +9,7 @@ held by another mobile, before the request body is even looked at.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
@@ -19,6 +19,7 @@ from wattwallet.consumers import access as consumer_access
 from wattwallet.consumers import account as account_views
 from wattwallet.consumers import registration, self_service
 from wattwallet.domain import connection, phone
+from wattwallet.domain import events as domain_events
 from wattwallet.lifecycle import complaints
 from wattwallet.wallet import refunds
 
@@ -309,7 +310,7 @@ def open_complaint(
     """Opens a reconnection complaint, to be resolved within 4 hours. While one is open, the same
     request answers 200 with it instead of opening another."""
     now = rt.now()
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     opened = self_service.open_complaint(
         rt.ctx,
         holder=session.subject,
@@ -326,9 +327,7 @@ def open_complaint(
 
 @router.put(f"{CONNECTION}/language", summary="Choose English or Telugu for bills, alerts and OTPs")
 def set_language(number: Owned, body: LanguageChoice, rt: deps.RuntimeDep) -> ConnectionSummary:
-    registration.set_language(
-        rt.ctx, service_no=number, language=body.language.value, now=rt.now(), events=[]
-    )
+    registration.set_language(rt.ctx, service_no=number, language=body.language.value, now=rt.now())
     return ConnectionSummary.of(account_views.summary(rt.ctx, service_no=number))
 
 
@@ -378,7 +377,6 @@ def confirm_mobile_change(
         code=body.otp,
         caller=caller,
         now=rt.now(),
-        events=[],
     )
     return MobileChanged(
         service_no=done.service_no, mobile=phone.masked(done.new), via=done.via, changed_at=done.at

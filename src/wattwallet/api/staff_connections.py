@@ -204,7 +204,6 @@ def raise_short_bill(
         reason=body.reason,
         ref=body.reference,
         now=rt.now(),
-        events=[],
     )
     access.created(response, replayed=bill.replayed)
     return StaffShortBill(

@@ -184,7 +184,7 @@ def release_hold(
     hold_id: fields.RowId, body: ReviewRequest, rt: deps.RuntimeDep, session: deps.StaffDep
 ) -> HoldReleased:
     """The consumption was real: deduct it now (energy and per-unit charges at this month's slab)."""
-    done = staff_desk.release_hold(rt.ctx, hold_id=hold_id, by=session.subject, note=body.note, now=rt.now())
+    done = holds.release(rt.ctx, hold_id=hold_id, by=session.subject, note=body.note, now=rt.now())
     return HoldReleased.of(done.hold, deducted_paise=done.deducted, balance_paise=done.balance)
 
 

@@ -18,6 +18,7 @@ import typer
 from wattwallet.cli import common
 from wattwallet.consumers import registration
 from wattwallet.domain import clock, connection, errors, money, working_days
+from wattwallet.domain import events as domain_events
 from wattwallet.domain import readings as reading_rules
 from wattwallet.hes import commands as hes_commands
 from wattwallet.jobs import schedule
@@ -91,10 +92,6 @@ def _staff(by: str) -> str:
 
 def _now_or(text: str | None) -> dt.datetime:
     return common.parse_instant(text, "--now") if text else common.now()
-
-
-def _paise(rupees: object) -> int:
-    return money.parse_rupees(rupees, allow_zero=True, allow_negative=True)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -179,12 +176,12 @@ def jobs_run(now: NowOption = None) -> None:
     """One worker tick as of --now: every scheduled job once (each is idempotent). Prints each event
     as a JSON line on stdout and a summary on stderr."""
     at = _now_or(now)
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     with common.context() as ctx:
         schedule.run_all_now(ctx, now=at, events=events)
     for event in events:
-        typer.echo(json.dumps(event, ensure_ascii=False, default=str))
-    kinds = collections.Counter(str(event.get("type")) for event in events)
+        typer.echo(json.dumps(event.line(), ensure_ascii=False, default=str))
+    kinds = collections.Counter(event.TYPE for event in events)
     detail = ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items()))
     typer.echo(
         f"jobs ran as of {_short(at)}: {len(events)} events" + (f" ({detail})" if detail else ""), err=True
@@ -214,7 +211,6 @@ def short_bill_raise(
             reason=reason,
             ref=ref,
             now=now,
-            events=[],
         )
     note = " (already raised: nothing new)" if bill.replayed else ""
     typer.echo(
@@ -262,7 +258,7 @@ def complaint_open(
         raise complaints.ComplaintInvalid(
             f"--source must be one of {', '.join(STAFF_SOURCES)}, got {source!r}"
         )
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     with common.context() as ctx, ctx.store.write() as conn:
         target = connections.get(conn, connection.service_number(service_no))
         opened = complaints.open_complaint(
@@ -313,7 +309,7 @@ def complaint_resolve(
 ) -> None:
     """Close a complaint with a note saying what was done."""
     now = common.now()
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     with common.context() as ctx:
         done = complaints.resolve_by_staff(
             ctx, ref=ref.strip(), by=_staff(by), note=note, now=now, events=events
@@ -377,17 +373,12 @@ def holds_release(
 ) -> None:
     """The consumption was real: deduct it now (energy and per-unit charges at this month's slab)."""
     now = common.now()
-    events: list[dict[str, Any]] = []
     with common.context() as ctx:
-        released = holds.release(ctx, hold_id=hold_id, by=_staff(by), note=note, now=now, events=events)
-    deducted = next((e for e in events if e.get("type") == "deduction"), None)
-    money_note = ""
-    if deducted:
-        amount, left = _paise(deducted["amount"]), _paise(deducted["balance"])
-        money_note = f": {money.inr(amount)} deducted, balance {money.inr(left)}"
+        released = holds.release(ctx, hold_id=hold_id, by=_staff(by), note=note, now=now)
+    hold = released.hold
     typer.echo(
-        f"held consumption #{released.id} on {released.service_no} released "
-        f"({released.units_wh / 1000:.3f} kWh){money_note}"
+        f"held consumption #{hold.id} on {hold.service_no} released ({hold.units_wh / 1000:.3f} kWh): "
+        f"{money.inr(released.deducted)} deducted, balance {money.inr(released.balance)}"
     )
 
 
@@ -550,11 +541,7 @@ def language_set(
     language: Annotated[str, typer.Argument(metavar="en|te", help="en (English) or te (Telugu).")],
 ) -> None:
     """Set the consumer's language for bills, alerts and OTPs: en (English) or te (Telugu)."""
-    events: list[dict[str, Any]] = []
     with common.context() as ctx:
-        registration.set_language(
-            ctx, service_no=service_no, language=language, now=common.now(), events=events
-        )
-    [changed] = events
-    same = " (unchanged)" if changed["from"] == changed["to"] else ""
-    typer.echo(f"connection {changed['connection']}: language {changed['to']}{same}")
+        changed = registration.set_language(ctx, service_no=service_no, language=language, now=common.now())
+    same = " (unchanged)" if changed.before == changed.after else ""
+    typer.echo(f"connection {changed.connection}: language {changed.after}{same}")

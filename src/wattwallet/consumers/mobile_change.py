@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from typing import Any
 
 import sqlalchemy as sa
 
 from wattwallet.context import Context
-from wattwallet.domain import clock, connection, errors, phone, recharge
+from wattwallet.domain import connection, errors, phone, recharge
+from wattwallet.domain import events as domain_events
 from wattwallet.lifecycle import consequences as balance
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import connections, schema
@@ -58,14 +58,15 @@ def change(
     new_mobile: str,
     via: str,
     now: dt.datetime,
-    events: list[dict[str, Any]],
+    events: domain_events.Log | None = None,
     old_mobile: str | None = None,
     reference: str | None = None,
     by: str | None = None,
 ) -> MobileChange:
     """Change the registered mobile. Staff channels need the old number (it must match), the call or
     counter reference and who made the change."""
-    follow: list[dict[str, Any]] = []
+    events = [] if events is None else events  # a caller that needs no replay lines passes none
+    follow: domain_events.Log = []
     with ctx.store.write() as conn:
         done = apply(
             conn,
@@ -89,7 +90,7 @@ def apply(
     new_mobile: str,
     via: str,
     now: dt.datetime,
-    events: list[dict[str, Any]],
+    events: domain_events.Log,
     old_mobile: str | None = None,
     reference: str | None = None,
     by: str | None = None,
@@ -132,14 +133,7 @@ def apply(
         },
     )
     events.append(
-        {
-            "at": clock.ist_iso(now),
-            "type": "mobile.changed",
-            "connection": service_no,
-            "via": via,
-            "old": target.mobile,
-            "new": new,
-        }
+        domain_events.MobileChanged(at=now, connection=service_no, via=via, old=target.mobile, new=new)
     )
     figures = {"new_mobile_masked": phone.masked(new), "via": via}
     language = target.language.value

@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
 from wattwallet.domain import alerts, clock, connection, errors, phone
+from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
 from wattwallet.store import connections, schema
 
@@ -213,8 +213,8 @@ def _post_opening_money(conn: Connection, new: NewConnection, *, now: dt.datetim
 
 
 def set_language(
-    ctx: Context, *, service_no: str, language: str, now: dt.datetime, events: list[dict[str, Any]]
-) -> None:
+    ctx: Context, *, service_no: str, language: str, now: dt.datetime, events: domain_events.Log | None = None
+) -> domain_events.LanguageChanged:
     """The consumer's choice of English or Telugu for bills, alerts and OTPs; any time."""
     chosen = connection.language(language)
     service_no = connection.service_number(service_no)
@@ -224,12 +224,9 @@ def set_language(
         conn.execute(
             sa.update(c).where(c.c.service_no == service_no).values(language=chosen.value, updated_at=now)
         )
-    events.append(
-        {
-            "at": clock.ist_iso(now),
-            "type": "language.changed",
-            "connection": service_no,
-            "from": before.language.value,
-            "to": chosen.value,
-        }
+    changed = domain_events.LanguageChanged(
+        at=now, connection=service_no, before=before.language.value, after=chosen.value
     )
+    if events is not None:
+        events.append(changed)
+    return changed

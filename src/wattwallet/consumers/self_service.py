@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -23,6 +22,7 @@ from wattwallet.consumers import mobile_change as mobile
 from wattwallet.consumers import otp
 from wattwallet.context import Context
 from wattwallet.domain import clock, connection, errors, phone
+from wattwallet.domain import events as domain_events
 from wattwallet.lifecycle import complaints
 from wattwallet.store import schema
 
@@ -83,12 +83,13 @@ def confirm_mobile_change(
     code: object,
     caller: str,
     now: dt.datetime,
-    events: list[dict[str, Any]],
+    events: domain_events.Log | None = None,
 ) -> mobile.MobileChange:
     """Check the OTP and make the change in one transaction: the OTP is used up only if the change
     is made, and a change is never made without it. Both numbers are told."""
+    events = [] if events is None else events  # a caller that needs no replay lines passes none
     number = connection.service_number(service_no)
-    follow: list[dict[str, Any]] = []
+    follow: domain_events.Log = []
 
     def change(conn: Connection, verified: otp.Verified) -> mobile.MobileChange:
         _held(conn, holder=holder, service_no=number)
@@ -116,7 +117,7 @@ def open_complaint(
     kind: str,
     note: str | None,
     now: dt.datetime,
-    events: list[dict[str, Any]],
+    events: domain_events.Log,
 ) -> Opened:
     """Open a consumer complaint with its deadline. While one of the same kind is open, asking
     again gives that one back: a second tap neither duplicates it nor moves its deadline."""
@@ -124,7 +125,7 @@ def open_complaint(
     if len(text) > NOTE_MAX:
         raise NoteInvalid(f"a note is at most {NOTE_MAX} characters")
     number = connection.service_number(service_no)
-    follow: list[dict[str, Any]] = []
+    follow: domain_events.Log = []
     c = schema.complaints
     with ctx.store.write() as conn:
         _held(conn, holder=holder, service_no=number)

@@ -10,16 +10,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 from wattwallet.context import Context
 from wattwallet.domain import clock, disconnection, working_days
+from wattwallet.domain import events as domain_events
 from wattwallet.hes import commands
 from wattwallet.lifecycle import daily_cycle, disconnections, short_bills, termination
 from wattwallet.lifecycle import relay as lifecycle
 from wattwallet.store import calendar_repo
 
-Events = list[dict[str, Any]]
+Events = domain_events.Log
 
 DAILY_CYCLE, NOTICES, TERMINATIONS = "daily_cycle", "short_bill_notices", "terminations"
 WINDOW, DISPATCH, CONFIRMATIONS, ESCALATION = (
@@ -77,8 +77,9 @@ def run(ctx: Context, job: str, *, now: dt.datetime, events: Events) -> None:
     runners[job]()
 
 
-def run_until(ctx: Context, *, after: dt.datetime, until: dt.datetime, events: Events) -> None:
+def run_until(ctx: Context, *, after: dt.datetime, until: dt.datetime, events: Events | None = None) -> None:
     """Run every job due in (after, until] in time order (scenario replay; a worker's catch-up)."""
+    events = [] if events is None else events  # a caller that needs no replay lines passes none
     clock_at, repeats = after, 0
     while (due := next_due(ctx, after=clock_at)) is not None and due.at <= until:
         repeats = repeats + 1 if due.at == clock_at else 0

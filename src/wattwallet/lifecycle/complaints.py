@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import clock, connection, errors, recharge
+from wattwallet.domain import connection, errors, recharge
+from wattwallet.domain import events as domain_events
 from wattwallet.store import connections, schema
 
 KINDS = ("reconnection",)
@@ -39,6 +40,7 @@ class Complaint:
     due_at: dt.datetime
     resolved_at: dt.datetime | None
     resolution: str | None
+    replayed: bool = False  # answered as it stood: opened, or resolved, before this request
 
     def overdue(self, *, now: dt.datetime) -> bool:
         """Past its deadline: still open after it, or resolved after it."""
@@ -54,7 +56,7 @@ def open_complaint(
     ref: str,
     source: str,
     now: dt.datetime,
-    events: list[dict[str, Any]],
+    events: domain_events.Log,
 ) -> Complaint:
     """Open a complaint; the same ref again for the same connection is the same complaint."""
     if kind not in KINDS:
@@ -69,7 +71,7 @@ def open_complaint(
     if earlier is not None:
         if earlier.service_no != service_no or earlier.kind != kind:
             raise ComplaintConflict(f"complaint {ref} was already opened for something else")
-        return _complaint(earlier)
+        return dataclasses.replace(_complaint(earlier), replayed=True)
     due_at = now + dt.timedelta(hours=ctx.policy.complaint_resolution_hours)
     conn.execute(
         sa.insert(c),
@@ -83,15 +85,9 @@ def open_complaint(
         },
     )
     events.append(
-        {
-            "at": clock.ist_iso(now),
-            "type": "complaint.opened",
-            "connection": service_no,
-            "ref": ref,
-            "kind": kind,
-            "source": source,
-            "due": clock.ist_iso(due_at),
-        }
+        domain_events.ComplaintOpened(
+            at=now, connection=service_no, ref=ref, kind=kind, source=source, due=due_at
+        )
     )
     return Complaint(ref, service_no, kind, source, now, due_at, None, None)
 
@@ -102,7 +98,7 @@ def resolve_open(
     service_no: str,
     resolution: str,
     now: dt.datetime,
-    events: list[dict[str, Any]],
+    events: domain_events.Log,
     by: str | None = None,
     note: str | None = None,
     ref: str | None = None,
@@ -120,22 +116,21 @@ def resolve_open(
             .values(resolved_at=now, resolution=resolution, resolved_by=by, resolution_note=note)
         )
         events.append(
-            {
-                "at": clock.ist_iso(now),
-                "type": "complaint.resolved",
-                "connection": service_no,
-                "ref": row.ref,
-                "kind": row.kind,
-                "source": row.source,
-                "resolution": resolution,
-                "within_deadline": now <= row.due_at,
-            }
+            domain_events.ComplaintResolved(
+                at=now,
+                connection=service_no,
+                ref=row.ref,
+                kind=row.kind,
+                source=row.source,
+                resolution=resolution,
+                within_deadline=now <= row.due_at,
+            )
         )
     return [dataclasses.replace(_complaint(row), resolved_at=now, resolution=resolution) for row in rows]
 
 
 def resolve_by_staff(
-    ctx: Context, *, ref: str, by: str, note: str, now: dt.datetime, events: list[dict[str, Any]]
+    ctx: Context, *, ref: str, by: str, note: str, now: dt.datetime, events: domain_events.Log
 ) -> Complaint:
     if not note.strip() or len(note) > 2_000:
         raise ComplaintInvalid("a note (up to 2,000 characters) saying what was done is required")
@@ -149,7 +144,7 @@ def resolve_by_staff(
         if row is None:
             raise UnknownComplaint(f"no complaint {ref}")
         if row.resolved_at is not None:
-            return _complaint(row)
+            return dataclasses.replace(_complaint(row), replayed=True)
         [done] = resolve_open(
             conn,
             service_no=row.service_no,

@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import alerts, clock, disconnection, money, policy, working_days
+from wattwallet.domain import alerts, disconnection, policy, working_days
+from wattwallet.domain import events as domain_events
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import bulk, calendar_repo, schema
 
@@ -21,7 +22,7 @@ from wattwallet.store import bulk, calendar_repo, schema
 @dataclasses.dataclass
 class Consequences:
     alert_rows: list[dict[str, Any]] = dataclasses.field(default_factory=list)
-    events: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    events: domain_events.Log = dataclasses.field(default_factory=list)
     messages: list[notifications.Message] = dataclasses.field(default_factory=list)
 
 
@@ -38,7 +39,7 @@ def consequences(
     """The rows, replay lines and messages an alerts outcome calls for. `days` is the working-day
     calendar (or what loads it, called only when needed), to tell a consumer who falls due the
     earliest time the supply may be cut."""
-    result, at = Consequences(), clock.ist_iso(now)
+    result = Consequences()
     for level in outcome.alerts:
         result.alert_rows.append(
             {
@@ -50,13 +51,7 @@ def consequences(
             }
         )
         result.events.append(
-            {
-                "at": at,
-                "type": "alert",
-                "connection": service_no,
-                "kind": level.kind,
-                "balance": money.rupees(balance),
-            }
+            domain_events.AlertSent(at=now, connection=service_no, kind=level.kind, balance=balance)
         )
         figures: dict[str, object] = {"balance": balance}
         if level.days:
@@ -65,7 +60,7 @@ def consequences(
     if outcome.emergency_credit_granted is not None:
         amount = outcome.emergency_credit_granted
         result.events.append(
-            {"at": at, "type": "emergency_credit", "connection": service_no, "amount": money.rupees(amount)}
+            domain_events.EmergencyCreditGranted(at=now, connection=service_no, amount=amount)
         )
         result.messages.append(
             notifications.Message(service_no, language, "emergency_credit", {"amount": amount})
@@ -79,13 +74,7 @@ def consequences(
             state.zero_alert_at, state.disconnect_due_at, days, rules
         )
         result.events.append(
-            {
-                "at": at,
-                "type": "disconnection.due",
-                "connection": service_no,
-                "balance": money.rupees(balance),
-                "earliest": clock.ist_iso(earliest),
-            }
+            domain_events.DisconnectionDue(at=now, connection=service_no, balance=balance, earliest=earliest)
         )
         result.messages.append(
             notifications.Message(
@@ -132,7 +121,7 @@ def after_change(
     language: str,
     balance: int,
     now: dt.datetime,
-    events: list[dict[str, Any]],
+    events: domain_events.Log,
 ) -> alerts.Outcome:
     """Call with the connection's money locked. Appends what happened to `events`."""
     [(outcome, follow)] = after_changes(ctx, conn, [Change(service_no, language, balance)], now=now)
@@ -157,14 +146,7 @@ def after_changes(
     def days() -> working_days.WorkingDays:
         # Only a balance that falls due needs the calendar: a recharge (almost) never does.
         if not calendar_cache:
-            calendar_cache.append(
-                calendar_repo.load(
-                    conn,
-                    start=clock.ist_date(now) - dt.timedelta(days=7),
-                    end=clock.ist_date(now) + dt.timedelta(days=62),
-                    now=now,
-                )
-            )
+            calendar_cache.append(calendar_repo.around(conn, at=now))
         return calendar_cache[0]
 
     results, updates, alert_rows = [], [], []
@@ -195,7 +177,7 @@ def after_changes(
 
 
 def notify(
-    conn: Connection, messages: list[notifications.Message], *, now: dt.datetime, events: list[dict[str, Any]]
+    conn: Connection, messages: list[notifications.Message], *, now: dt.datetime, events: domain_events.Log
 ) -> None:
     rendered = [(m, m.render()) for m in messages]
     notifications.store(conn, rendered, now=now)

@@ -26,13 +26,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import alerts, clock, money, policy, rating, tariff, tod, working_days
+from wattwallet.domain import alerts, clock, policy, rating, tariff, tod, working_days
+from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
 from wattwallet.lifecycle import consequences as balance_rules
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import bulk, calendar_repo, db, schema
 
-Emit = Callable[[dict[str, Any]], None]
+Emit = Callable[[domain_events.Event], None]
 DEFAULT_BATCH = 2_000
 
 
@@ -356,7 +357,7 @@ class _Batch:
         self.holds: list[dict[str, Any]] = []
         self.alert_rows: list[dict[str, Any]] = []
         self.messages: list[tuple[notifications.Message, Any]] = []
-        self.events: list[dict[str, Any]] = []
+        self.events: domain_events.Log = []
 
     def compute(self) -> None:
         for row in self.rows:
@@ -459,19 +460,15 @@ class _Batch:
         self.report.deducted_paise += total
         if self.emit:
             self.events.append(
-                {
-                    "at": self.at,
-                    "type": "deduction",
-                    "connection": row.service_no,
-                    "date": day.isoformat(),
-                    "units": f"{wh / 1000:.3f}",
-                    "amount": money.rupees(total),
-                    "balance": money.rupees(balance),
-                    "items": [
-                        {"component": i.component, "amount": money.rupees(i.amount_paise)}
-                        for i in charge.items
-                    ],
-                }
+                domain_events.Deducted(
+                    at=self.now,
+                    connection=row.service_no,
+                    day=day,
+                    wh=wh,
+                    amount=total,
+                    balance=balance,
+                    items=tuple((i.component, i.amount_paise) for i in charge.items),
+                )
             )
         return balance
 
@@ -515,15 +512,14 @@ class _Batch:
         self.report.held += 1
         if self.emit:
             self.events.append(
-                {
-                    "at": self.at,
-                    "type": "consumption.held",
-                    "connection": row.service_no,
-                    "kind": "implausible",
-                    "from": first_day.isoformat(),
-                    "to": last_day.isoformat(),
-                    "units": f"{wh / 1000:.3f}",
-                }
+                domain_events.ConsumptionHeld(
+                    at=self.now,
+                    connection=row.service_no,
+                    kind="implausible",
+                    first=first_day,
+                    last=last_day,
+                    wh=wh,
+                )
             )
 
     def _alert(self, row: _Row, state: dict[str, Any], balance: int) -> None:

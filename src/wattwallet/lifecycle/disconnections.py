@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from typing import Any
 
 import sqlalchemy as sa
 
 from wattwallet.context import Context
 from wattwallet.domain import clock, disconnection, working_days
+from wattwallet.domain import events as domain_events
 from wattwallet.hes import commands
 from wattwallet.lifecycle import relay as lifecycle
 from wattwallet.store import calendar_repo, schema
@@ -41,7 +41,7 @@ def warn_if_unconfirmed(days: working_days.WorkingDays, *, now: dt.datetime) -> 
     return True
 
 
-def run(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]]) -> int:
+def run(ctx: Context, *, now: dt.datetime, events: domain_events.Log) -> int:
     """Issue and send the disconnects due now. Returns how many were issued."""
     s, c, m, h, held = (
         schema.prepaid_state,

@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from wattwallet.context import Context
-from wattwallet.domain import clock, errors, money, rating
+from wattwallet.domain import clock, errors, rating
+from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
 from wattwallet.lifecycle import consequences as balance
 from wattwallet.store import connections, schema
@@ -62,11 +63,24 @@ def dismiss(ctx: Context, *, hold_id: int, by: str, note: str, now: dt.datetime)
         return dataclasses.replace(_hold(row), status="dismissed")
 
 
+@dataclasses.dataclass(frozen=True)
+class Released:
+    hold: Hold
+    deducted: int  # paise taken from the wallet for the released consumption
+    balance: int  # wallet balance afterwards, paise
+
+
 def release(
-    ctx: Context, *, hold_id: int, by: str, note: str, now: dt.datetime, events: list[dict[str, Any]]
-) -> Hold:
+    ctx: Context,
+    *,
+    hold_id: int,
+    by: str,
+    note: str,
+    now: dt.datetime,
+    events: domain_events.Log | None = None,
+) -> Released:
     """The consumption was real: deduct it now (see the module docstring for how it is priced)."""
-    follow: list[dict[str, Any]] = []
+    follow: domain_events.Log = []
     with ctx.store.write() as conn:
         row = _open(conn, hold_id)
         if row.kind != "implausible":
@@ -121,17 +135,16 @@ def release(
             )
         _close(conn, row.id, "released", by=by, note=note, now=now)
         follow.append(
-            {
-                "at": clock.ist_iso(now),
-                "type": "deduction",
-                "connection": row.service_no,
-                "date": today.isoformat(),
-                "units": f"{wh / 1000:.3f}",
-                "amount": money.rupees(total),
-                "balance": money.rupees(book.wallet),
-                "released_hold": row.id,
-                "items": [{"component": c, "amount": money.rupees(a)} for c, a in items],
-            }
+            domain_events.Deducted(
+                at=now,
+                connection=row.service_no,
+                day=today,
+                wh=wh,
+                amount=total,
+                balance=book.wallet,
+                items=tuple(items),
+                released_hold=row.id,
+            )
         )
         balance.after_change(
             ctx,
@@ -142,8 +155,9 @@ def release(
             now=now,
             events=follow,
         )
-    events.extend(follow)
-    return dataclasses.replace(_hold(row), status="released")
+    if events is not None:
+        events.extend(follow)
+    return Released(dataclasses.replace(_hold(row), status="released"), deducted=total, balance=book.wallet)
 
 
 def _open(conn: sa.Connection, hold_id: int) -> Any:

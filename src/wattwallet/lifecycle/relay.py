@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import clock, connection, disconnection, money, reconnection
+from wattwallet.domain import connection, disconnection, reconnection
+from wattwallet.domain import events as domain_events
 from wattwallet.hes import adapter, commands
 from wattwallet.ledger import postings
 from wattwallet.lifecycle import complaints
@@ -24,7 +25,7 @@ from wattwallet.lifecycle import consequences as balance
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import calendar_repo, connections, schema
 
-Events = list[dict[str, Any]]
+Events = domain_events.Log
 
 
 def dispatch(ctx: Context, *, now: dt.datetime, events: Events, only: str | None = None) -> None:
@@ -53,13 +54,18 @@ def dispatch(ctx: Context, *, now: dt.datetime, events: Events, only: str | None
                 conn, command, ok=ok, error=error, now=now, retry_minutes=ctx.policy.hes_retry_minutes
             )
             if ok:
-                events.append(commands.line(now, "command.sent", command))
+                events.append(
+                    domain_events.CommandSent(
+                        at=now, connection=command.service_no, command=command.action, id=command.id
+                    )
+                )
             else:
                 events.append(
-                    commands.line(
-                        now,
-                        "command.failed",
-                        command,
+                    domain_events.CommandFailed(
+                        at=now,
+                        connection=command.service_no,
+                        command=command.action,
+                        id=command.id,
                         reason=error,
                         status=status,
                         attempt=command.attempts + 1,
@@ -86,7 +92,15 @@ def _still_disconnect(
     )
     if not still_due:
         commands.cancel(conn, command_id=command.id)
-        events.append(commands.line(now, "command.cancelled", command, reason="no longer due"))
+        events.append(
+            domain_events.CommandCancelled(
+                at=now,
+                connection=command.service_no,
+                command=command.action,
+                id=command.id,
+                reason="no longer due",
+            )
+        )
         return False
     days = calendar_repo.around(conn, at=now)
     earliest = disconnection.earliest_from_now(
@@ -120,7 +134,11 @@ def apply_confirmations(ctx: Context, *, until: dt.datetime, events: Events) -> 
             if command is None:
                 continue
             at = confirmation.at
-            events.append(commands.line(at, "command.confirmed", command))
+            events.append(
+                domain_events.CommandConfirmed(
+                    at=at, connection=command.service_no, command=command.action, id=command.id
+                )
+            )
             if command.action == commands.DISCONNECT:
                 follow_up += _disconnected(ctx, conn, command, book, at, events)
             else:
@@ -229,13 +247,9 @@ def _set_state(
         },
     )
     events.append(
-        {
-            "at": clock.ist_iso(at),
-            "type": "state",
-            "connection": target.service_no,
-            "from": target.state.value,
-            "to": new.value,
-        }
+        domain_events.StateChanged(
+            at=at, connection=target.service_no, before=target.state.value, after=new.value
+        )
     )
 
 
@@ -283,13 +297,9 @@ def _after_recharge(
         )
         balance.notify(conn, [message], now=now, events=events)
         events.append(
-            {
-                "at": clock.ist_iso(now),
-                "type": "reconnect.amount_needed",
-                "connection": target.service_no,
-                "balance": money.rupees(wallet),
-                "amount_needed": money.rupees(needed),
-            }
+            domain_events.ReconnectAmountNeeded(
+                at=now, connection=target.service_no, balance=wallet, amount_needed=needed
+            )
         )
         return None
     # The state row is read only when there is a command to call off (rare), not on every recharge.
@@ -297,14 +307,13 @@ def _after_recharge(
         # Not yet sent: call it off. One already with the HES is answered when it is confirmed.
         commands.cancel(conn, command_id=pending)
         events.append(
-            {
-                "at": clock.ist_iso(now),
-                "type": "command.cancelled",
-                "connection": target.service_no,
-                "command": commands.DISCONNECT,
-                "id": pending,
-                "reason": "recharged",
-            }
+            domain_events.CommandCancelled(
+                at=now,
+                connection=target.service_no,
+                command=commands.DISCONNECT,
+                id=pending,
+                reason="recharged",
+            )
         )
     return None
 

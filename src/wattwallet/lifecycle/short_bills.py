@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from wattwallet.context import Context
 from wattwallet.domain import clock, connection, errors, money, recharge, short_bill
+from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
 from wattwallet.lifecycle import consequences as balance
 from wattwallet.messaging import outbox as notifications
@@ -54,9 +55,10 @@ def raise_bill(
     reason: str,
     ref: str,
     now: dt.datetime,
-    events: list[dict[str, Any]],
+    events: domain_events.Log | None = None,
 ) -> ShortBill:
     """Raise a short bill and tell the consumer at once. The same ref again is the same bill."""
+    events = [] if events is None else events  # a caller that needs no replay lines passes none
     service_no = connection.service_number(service_no)
     ref = recharge.reference(ref, what="short-bill reference")
     if amount_paise <= 0:
@@ -64,7 +66,7 @@ def raise_bill(
     reason = reason.strip() if isinstance(reason, str) else ""
     if not reason or len(reason) > 200:
         raise ShortBillInvalid("a short bill needs a reason of 1 to 200 characters")
-    follow: list[dict[str, Any]] = []
+    follow: domain_events.Log = []
     with ctx.store.write() as conn:
         sb = schema.short_bills
         earlier = conn.execute(sa.select(sb).where(sb.c.ref == ref)).first()
@@ -75,16 +77,15 @@ def raise_bill(
                 )
             repeat = dataclasses.replace(_bill(earlier, ctx), replayed=True)
             events.append(
-                {
-                    "at": clock.ist_iso(now),
-                    "type": "short_bill.raised",
-                    "connection": service_no,
-                    "ref": ref,
-                    "amount": money.rupees(amount_paise),
-                    "reason": repeat.reason,
-                    "due": repeat.due_on.isoformat(),
-                    "repeat": True,
-                }
+                domain_events.ShortBillRaised(
+                    at=now,
+                    connection=service_no,
+                    ref=ref,
+                    amount=amount_paise,
+                    reason=repeat.reason,
+                    due=repeat.due_on,
+                    repeat=True,
+                )
             )
             return repeat
         postings.lock(conn, service_no=service_no)
@@ -107,15 +108,9 @@ def raise_bill(
         )
         due = short_bill.due_on(raised_on=today, rules=ctx.policy)
         follow.append(
-            {
-                "at": clock.ist_iso(now),
-                "type": "short_bill.raised",
-                "connection": service_no,
-                "ref": ref,
-                "amount": money.rupees(amount_paise),
-                "reason": reason,
-                "due": due.isoformat(),
-            }
+            domain_events.ShortBillRaised(
+                at=now, connection=service_no, ref=ref, amount=amount_paise, reason=reason, due=due
+            )
         )
         message = notifications.Message(
             service_no,
@@ -128,7 +123,7 @@ def raise_bill(
     return ShortBill(ref, service_no, amount_paise, reason, today, due, "open")
 
 
-def run_notices(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]]) -> None:
+def run_notices(ctx: Context, *, now: dt.datetime, events: domain_events.Log) -> None:
     """Send today's reminders and make today's deductions (run once a day at the notice time)."""
     today = clock.ist_date(now)
     sb = schema.short_bills
@@ -143,11 +138,11 @@ def run_notices(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]])
 
 
 def _remind(
-    ctx: Context, bill: Any, *, step: short_bill.Step, now: dt.datetime, events: list[dict[str, Any]]
+    ctx: Context, bill: Any, *, step: short_bill.Step, now: dt.datetime, events: domain_events.Log
 ) -> None:
     sb = schema.short_bills
     day, nth = step.day, step.reminder
-    follow: list[dict[str, Any]] = []
+    follow: domain_events.Log = []
     with ctx.store.write() as conn:
         # Claim the reminder first: a second run the same day finds it sent and does nothing.
         claimed = conn.execute(
@@ -158,14 +153,9 @@ def _remind(
         target = connections.get(conn, bill.service_no)
         due = short_bill.due_on(raised_on=bill.raised_on, rules=ctx.policy)
         follow.append(
-            {
-                "at": clock.ist_iso(now),
-                "type": "short_bill.reminder",
-                "connection": bill.service_no,
-                "ref": bill.ref,
-                "amount": money.rupees(bill.amount),
-                "day": day,
-            }
+            domain_events.ShortBillReminded(
+                at=now, connection=bill.service_no, ref=bill.ref, amount=bill.amount, day=day
+            )
         )
         message = notifications.Message(
             bill.service_no,
@@ -182,9 +172,9 @@ def _remind(
     events.extend(follow)
 
 
-def _deduct(ctx: Context, bill: Any, *, day: int, now: dt.datetime, events: list[dict[str, Any]]) -> None:
+def _deduct(ctx: Context, bill: Any, *, day: int, now: dt.datetime, events: domain_events.Log) -> None:
     sb = schema.short_bills
-    follow: list[dict[str, Any]] = []
+    follow: domain_events.Log = []
     with ctx.store.write() as conn:
         book = postings.lock(conn, service_no=bill.service_no)
         claimed = conn.execute(
@@ -197,14 +187,9 @@ def _deduct(ctx: Context, bill: Any, *, day: int, now: dt.datetime, events: list
         target = connections.get(conn, bill.service_no)
         _post(conn, book, bill, charged=accounts.wallet(bill.service_no), status="deducted", now=now)
         follow.append(
-            {
-                "at": clock.ist_iso(now),
-                "type": "short_bill.deducted",
-                "connection": bill.service_no,
-                "ref": bill.ref,
-                "amount": money.rupees(bill.amount),
-                "balance": money.rupees(book.wallet),
-            }
+            domain_events.ShortBillDeducted(
+                at=now, connection=bill.service_no, ref=bill.ref, amount=bill.amount, balance=book.wallet
+            )
         )
         message = notifications.Message(
             bill.service_no,

@@ -13,7 +13,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from wattwallet.context import Context
-from wattwallet.domain import clock, money
+from wattwallet.domain import clock
+from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
 from wattwallet.lifecycle import consequences as balance
 from wattwallet.lifecycle import short_bills
@@ -54,7 +55,7 @@ def _since(conn: Any, service_no: str) -> dt.datetime | None:
     return max(moments) if moments else None
 
 
-def run(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]]) -> int:
+def run(ctx: Context, *, now: dt.datetime, events: domain_events.Log) -> int:
     """Terminate every connection whose three months are up. Returns how many."""
     c, e, r = schema.connections, schema.connection_events, schema.recharges
     with ctx.store.read() as conn:
@@ -81,9 +82,8 @@ def run(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]]) -> int:
     return done
 
 
-def _terminate(ctx: Context, service_no: str, *, now: dt.datetime, events: list[dict[str, Any]]) -> int:
-    follow: list[dict[str, Any]] = []
-    at = clock.ist_iso(now)
+def _terminate(ctx: Context, service_no: str, *, now: dt.datetime, events: domain_events.Log) -> int:
+    follow: domain_events.Log = []
     with ctx.store.write() as conn:
         book = postings.lock(conn, service_no=service_no)
         target = connections.get(conn, service_no)
@@ -146,16 +146,13 @@ def _terminate(ctx: Context, service_no: str, *, now: dt.datetime, events: list[
             },
         )
         follow += [
-            {"at": at, "type": "state", "connection": service_no, "from": "disconnected", "to": "terminated"},
-            {"at": at, "type": "work_order", "connection": service_no, "kind": "meter_removal"},
-            {
-                "at": at,
-                "type": "termination",
-                "connection": service_no,
-                "final_balance": money.rupees(final),
-                "arrears": money.rupees(arrears),
-                "refund": money.rupees(refund),
-            },
+            domain_events.StateChanged(
+                at=now, connection=service_no, before="disconnected", after="terminated"
+            ),
+            domain_events.WorkOrderRaised(at=now, connection=service_no, kind="meter_removal"),
+            domain_events.Terminated(
+                at=now, connection=service_no, final_balance=final, arrears=arrears, refund=refund
+            ),
         ]
         message = notifications.Message(
             service_no,

@@ -6,11 +6,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from wattwallet.domain import clock
+from wattwallet.domain import events as domain_events
 from wattwallet.messaging import deliveries, templates
 from wattwallet.store import bulk, schema
 
@@ -72,16 +71,15 @@ def store(
     deliveries.create(conn, notification_ids=ids, now=now)
 
 
-def event(message: Message, rendered: templates.Rendered, *, now: dt.datetime) -> dict[str, Any]:
-    """The scenario-replay line for a message."""
-    return {
-        "at": clock.ist_iso(now),
-        "type": "notification",
-        "connection": message.service_no,
-        "kind": message.kind,
-        "channels": list(message.channels),
-        "language": message.language,
-        **({"to": message.recipient} if message.recipient else {}),
-        "text": rendered.text,
-        "sms": rendered.sms_text,
-    }
+def event(message: Message, rendered: templates.Rendered, *, now: dt.datetime) -> domain_events.MessageStored:
+    """What storing a message tells the caller (and the scenario replay)."""
+    return domain_events.MessageStored(
+        at=now,
+        connection=message.service_no,
+        kind=message.kind,
+        channels=tuple(message.channels),
+        language=message.language,
+        recipient=message.recipient,
+        text=rendered.text,
+        sms=rendered.sms_text,
+    )

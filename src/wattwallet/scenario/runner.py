@@ -12,6 +12,7 @@ from wattwallet.consumers import mobile_change as mobile
 from wattwallet.consumers import registration
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, money, recharge
+from wattwallet.domain import events as domain_events
 from wattwallet.domain import readings as reading_rules
 from wattwallet.hes import simulator
 from wattwallet.jobs import schedule
@@ -51,11 +52,17 @@ def replay(scenario: model.Scenario, *, compliance: bool = False) -> Iterator[di
         ctx.store.dispose()
 
 
+def _lines(happened: domain_events.Log) -> Iterator[dict[str, Any]]:
+    """The replay lines of what happened, in order (SCENARIOS.md)."""
+    for event in happened:
+        yield event.line()
+
+
 def _run_jobs(ctx: Context, *, after: dt.datetime, until: dt.datetime) -> Iterator[dict[str, Any]]:
     """Every scheduled job due between two events, at the time production would run it."""
-    lines: list[dict[str, Any]] = []
-    schedule.run_until(ctx, after=after, until=until, events=lines)
-    yield from lines
+    happened: domain_events.Log = []
+    schedule.run_until(ctx, after=after, until=until, events=happened)
+    yield from _lines(happened)
 
 
 def _apply(ctx: Context, event: model.Event) -> Iterator[dict[str, Any]]:
@@ -67,7 +74,7 @@ def _apply(ctx: Context, event: model.Event) -> Iterator[dict[str, Any]]:
     elif isinstance(body, model.HesEvent):
         yield from _hes(ctx, at, body)
     else:
-        lines: list[dict[str, Any]] = []
+        happened: domain_events.Log = []
         try:
             if isinstance(body, model.ShortBillEvent):
                 short_bills.raise_bill(
@@ -77,7 +84,7 @@ def _apply(ctx: Context, event: model.Event) -> Iterator[dict[str, Any]]:
                     reason=body.reason,
                     ref=body.ref,
                     now=at,
-                    events=lines,
+                    events=happened,
                 )
             elif isinstance(body, model.ComplaintEvent):
                 with ctx.store.write() as conn:
@@ -90,7 +97,7 @@ def _apply(ctx: Context, event: model.Event) -> Iterator[dict[str, Any]]:
                         ref=body.ref,
                         source=body.source,
                         now=at,
-                        events=lines,
+                        events=happened,
                     )
             elif isinstance(body, model.MobileChangeEvent):
                 staff = body.via in mobile.STAFF
@@ -100,7 +107,7 @@ def _apply(ctx: Context, event: model.Event) -> Iterator[dict[str, Any]]:
                     new_mobile=body.new,
                     via=body.via,
                     now=at,
-                    events=lines,
+                    events=happened,
                     old_mobile=body.old,
                     # A scenario stands in for the executive: its call reference and name when not given.
                     reference=body.ref or (f"SCN-{event.index}" if staff else None),
@@ -108,19 +115,18 @@ def _apply(ctx: Context, event: model.Event) -> Iterator[dict[str, Any]]:
                 )
             else:
                 registration.set_language(
-                    ctx, service_no=body.connection, language=body.language, now=at, events=lines
+                    ctx, service_no=body.connection, language=body.language, now=at, events=happened
                 )
         except errors.WattWalletError as exc:
-            lines = [
-                _line(
-                    at,
-                    f"{event.kind}.rejected",
-                    getattr(body, "connection", None),
-                    reason=exc.code,
-                    message=exc.message,
-                )
-            ]
-        yield from lines
+            yield _line(
+                at,
+                f"{event.kind}.rejected",
+                getattr(body, "connection", None),
+                reason=exc.code,
+                message=exc.message,
+            )
+            return
+        yield from _lines(happened)
 
 
 def _hes(ctx: Context, at: dt.datetime, event: model.HesEvent) -> Iterator[dict[str, Any]]:
@@ -227,7 +233,7 @@ def _scenario_agent(ctx: Context, kind: str, *, now: dt.datetime) -> agents.Agen
 
 
 def _take(
-    ctx: Context, at: dt.datetime, event: model.RechargeEvent, follow: list[dict[str, Any]]
+    ctx: Context, at: dt.datetime, event: model.RechargeEvent, follow: domain_events.Log
 ) -> recharges.Receipt:
     channel = recharge.channel(event.channel)
     if channel is recharge.Channel.COUNTER:
@@ -265,7 +271,7 @@ def _take(
 
 
 def _recharge(ctx: Context, at: dt.datetime, event: model.RechargeEvent) -> Iterator[dict[str, Any]]:
-    follow: list[dict[str, Any]] = []
+    follow: domain_events.Log = []
     try:
         receipt = _take(ctx, at, event, follow)
     except errors.WattWalletError as exc:
@@ -296,4 +302,4 @@ def _recharge(ctx: Context, at: dt.datetime, event: model.RechargeEvent) -> Iter
         receipt=receipt.receipt_no,
         **({"repeat": True} if receipt.replayed else {}),
     )
-    yield from follow
+    yield from _lines(follow)

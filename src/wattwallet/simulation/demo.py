@@ -254,7 +254,7 @@ class _World:
 
     def jobs(self, *, until: dt.datetime) -> None:
         if until > self.clock:
-            schedule.run_until(self.ctx, after=self.clock, until=until, events=[])
+            schedule.run_until(self.ctx, after=self.clock, until=until)
             self.clock = until
             self.settle()
 

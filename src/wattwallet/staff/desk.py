@@ -12,15 +12,15 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-from typing import Any
 
 import sqlalchemy as sa
 
 from wattwallet.consumers import mobile_change as mobile
 from wattwallet.context import Context
-from wattwallet.domain import connection, errors, money, phone, working_days
+from wattwallet.domain import connection, errors, phone, working_days
+from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts
-from wattwallet.lifecycle import complaints, holds
+from wattwallet.lifecycle import complaints
 from wattwallet.staff import accounts as staff
 from wattwallet.store import calendar_repo, connections, schema
 
@@ -74,13 +74,6 @@ class Opened:
 class Resolved:
     complaint: complaints.Complaint
     replayed: bool  # it was resolved before: nothing changed
-
-
-@dataclasses.dataclass(frozen=True)
-class Released:
-    hold: holds.Hold
-    deducted: int  # paise taken from the wallet for the released consumption
-    balance: int  # wallet balance afterwards, paise
 
 
 def _sees_full_mobile(role: staff.Role) -> bool:
@@ -194,13 +187,12 @@ def change_mobile(
         reference=reference,
         by=username,
         now=now,
-        events=[],
     )
 
 
 def open_helpline_complaint(ctx: Context, *, service_no: str, ref: str, now: dt.datetime) -> Opened:
     """A caller on 1912 reports their supply is still off: a reconnection complaint, 4 hours."""
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     with ctx.store.write() as conn:
         opened = complaints.open_complaint(
             ctx,
@@ -212,27 +204,15 @@ def open_helpline_complaint(ctx: Context, *, service_no: str, ref: str, now: dt.
             now=now,
             events=events,
         )
-    return Opened(opened, replayed=not events)
+    return Opened(opened, replayed=opened.replayed)
 
 
 def resolve_complaint(ctx: Context, *, ref: str, by: str, note: str, now: dt.datetime) -> Resolved:
     """Close a complaint on the executive's word; one resolved before is answered as it stands, so
     a double click or a retry never overwrites who resolved it and when."""
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     done = complaints.resolve_by_staff(ctx, ref=ref, by=by, note=note, now=now, events=events)
-    return Resolved(done, replayed=not events)
-
-
-def release_hold(ctx: Context, *, hold_id: int, by: str, note: str, now: dt.datetime) -> Released:
-    """Release held consumption and say what it cost the consumer."""
-    events: list[dict[str, Any]] = []
-    released = holds.release(ctx, hold_id=hold_id, by=by, note=note, now=now, events=events)
-    deduction = next(e for e in events if e.get("type") == "deduction" and e.get("released_hold") == hold_id)
-    return Released(
-        released,
-        deducted=money.parse_rupees(deduction["amount"], allow_zero=True, allow_negative=True),
-        balance=money.parse_rupees(deduction["balance"], allow_zero=True, allow_negative=True),
-    )
+    return Resolved(done, replayed=done.replayed)
 
 
 def calendar_days(

@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, money, recharge
+from wattwallet.domain import events as domain_events
 from wattwallet.store import schema
 from wattwallet.wallet import recharge_batch, recharges
 
@@ -229,7 +230,7 @@ def recharge_wallet(
     reference: str,
     now: dt.datetime,
     paid_at: dt.datetime | None = None,
-    events: list[dict[str, Any]] | None = None,
+    events: domain_events.Log | None = None,
 ) -> recharges.Receipt:
     """A cash recharge taken by the agent: idempotent by the agent's own reference, and counted against
     its limit for the IST day it is recorded on, inside the recharge's transaction."""

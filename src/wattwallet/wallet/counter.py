@@ -4,11 +4,11 @@ took it, so every counter recharge has its executive (a cash-up per executive re
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import sqlalchemy as sa
 
 from wattwallet.context import Context
+from wattwallet.domain import events as domain_events
 from wattwallet.domain import recharge as recharge_rules
 from wattwallet.store import schema
 from wattwallet.wallet import recharges
@@ -23,7 +23,7 @@ def recharge(
     reference: str,
     now: dt.datetime,
     paid_at: dt.datetime | None = None,
-    events: list[dict[str, Any]] | None = None,
+    events: domain_events.Log | None = None,
 ) -> recharges.Receipt:
     """Cash taken at a service-centre counter: the recharge, and in its transaction the executive
     who took it (a repeat of the reference records nothing new)."""

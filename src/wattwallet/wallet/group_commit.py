@@ -106,6 +106,4 @@ class RechargeQueue:
             else:
                 waiting.answer.set_result(found)
                 if found.reconnect_command:
-                    reconnects.submit(
-                        recharges.send_reconnect, self._ctx, found.reconnect_command, now=now, events=[]
-                    )
+                    reconnects.submit(recharges.send_reconnect, self._ctx, found.reconnect_command, now=now)

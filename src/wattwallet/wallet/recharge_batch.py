@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
 from wattwallet.domain import clock, connection, errors, recharge
+from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
 from wattwallet.lifecycle import consequences as balance
 from wattwallet.lifecycle import relay as lifecycle
@@ -28,7 +29,7 @@ from wattwallet.messaging import outbox as notifications
 from wattwallet.messaging import templates
 from wattwallet.store import bulk, connections, schema
 
-Events = list[dict[str, Any]]
+Events = domain_events.Log
 
 
 class Contended(Exception):

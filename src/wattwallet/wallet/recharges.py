@@ -7,13 +7,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
 from wattwallet.domain import connection, errors, money, recharge
+from wattwallet.domain import events as domain_events
 from wattwallet.lifecycle import relay as lifecycle
 from wattwallet.store import connections, db, schema
 from wattwallet.wallet import recharge_batch
@@ -61,7 +62,7 @@ def recharge_wallet(
     amount_paise: int,
     now: dt.datetime,
     paid_at: dt.datetime | None = None,
-    events: list[dict[str, Any]] | None = None,
+    events: domain_events.Log | None = None,
     guard: Guard | None = None,
 ) -> Receipt:
     """Credit a recharge, or answer a repeat with the first result. Raises the rule it breaks.
@@ -146,10 +147,13 @@ def run_many(
     return outcomes
 
 
-def send_reconnect(ctx: Context, command_id: str, *, now: dt.datetime, events: list[dict[str, Any]]) -> None:
+def send_reconnect(
+    ctx: Context, command_id: str, *, now: dt.datetime, events: domain_events.Log | None = None
+) -> None:
     """Send a recharge's reconnect at once, after the recharge has committed. A failure is logged,
     not raised: the money is in, and the command waits in hes_commands (the outbox) for the
     head-end link's next send."""
+    events = [] if events is None else events  # a caller that needs no replay lines passes none
     try:
         lifecycle.dispatch(ctx, now=now, events=events, only=command_id)
     except Exception:
@@ -194,7 +198,7 @@ def _each(
     return outcomes
 
 
-def _one(outcomes: list[recharge_batch.Outcome], events: list[dict[str, Any]] | None) -> Receipt:
+def _one(outcomes: list[recharge_batch.Outcome], events: domain_events.Log | None) -> Receipt:
     """The receipt of a batch of one, or its refusal raised."""
     [outcome] = outcomes
     if isinstance(outcome.result, Exception):

@@ -14,11 +14,11 @@ import collections
 import dataclasses
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
 
 import sqlalchemy as sa
 
 from wattwallet.context import Context
+from wattwallet.domain import events as domain_events
 from wattwallet.hes import adapter, commands
 from wattwallet.hes.mqtt import protocol, rejects, relay
 from wattwallet.lifecycle import relay as lifecycle
@@ -58,9 +58,7 @@ class _Arrived:
         return None
 
 
-def handle(
-    ctx: Context, batch: Sequence[Received], *, now: dt.datetime, events: list[dict[str, Any]]
-) -> Result:
+def handle(ctx: Context, batch: Sequence[Received], *, now: dt.datetime, events: domain_events.Log) -> Result:
     result = Result()
     confirmations: list[adapter.Confirmation] = []
     executed: list[tuple[str, str]] = []  # (service number, relay) of commands that took effect
@@ -139,7 +137,7 @@ def handle(
     return result
 
 
-def _back_off(failed: list[adapter.Confirmation], *, ctx: Context, events: list[dict[str, Any]]) -> None:
+def _back_off(failed: list[adapter.Confirmation], *, ctx: Context, events: domain_events.Log) -> None:
     """settle() sends a refused command back to pending at once; wait the policy's backoff first,
     so a meter that keeps refusing is not hammered (reconnects still never give up)."""
     h = schema.hes_commands
@@ -147,7 +145,9 @@ def _back_off(failed: list[adapter.Confirmation], *, ctx: Context, events: list[
     for confirmation in failed:
         with ctx.store.write() as conn:
             row = conn.execute(
-                sa.select(h.c.attempts, h.c.status).where(h.c.id == confirmation.command_id)
+                sa.select(h.c.attempts, h.c.status, h.c.service_no, h.c.action).where(
+                    h.c.id == confirmation.command_id
+                )
             ).one()
             if row.status != "pending":
                 continue
@@ -156,5 +156,11 @@ def _back_off(failed: list[adapter.Confirmation], *, ctx: Context, events: list[
                 conn, command_id=confirmation.command_id, until=confirmation.at + wait, only_pending=True
             )
         events.append(
-            {"type": "command.refused", "id": confirmation.command_id, "reason": confirmation.detail}
+            domain_events.CommandRefused(
+                at=confirmation.at,
+                connection=row.service_no,
+                command=row.action,
+                id=confirmation.command_id,
+                reason=confirmation.detail,
+            )
         )

@@ -34,6 +34,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from wattwallet.context import Context
+from wattwallet.domain import events as domain_events
 from wattwallet.domain import policy
 from wattwallet.hes import commands
 from wattwallet.hes.mqtt import client as link_client
@@ -264,7 +265,7 @@ class HesLink:
         assert self._ctx is not None
         now = self._clock()
         h = schema.hes_commands
-        events: list[dict[str, Any]] = []
+        events: domain_events.Log = []
         try:
             with self._ctx.store.write() as conn:
                 waiting = (

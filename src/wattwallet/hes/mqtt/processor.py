@@ -11,9 +11,9 @@ import collections
 import datetime as dt
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from wattwallet.context import Context
+from wattwallet.domain import events as domain_events
 from wattwallet.hes.mqtt import acks, protocol, rejects, relay
 from wattwallet.lifecycle import ingest
 from wattwallet.lifecycle import relay as lifecycle
@@ -68,7 +68,7 @@ def process(ctx: Context, batch: Sequence[Parsed], *, now: dt.datetime) -> colle
     ack_batch = [item for item in batch if isinstance(item, acks.Received)]
     relay_batch = [item for item in batch if isinstance(item, relay.Received)]
     refused = [item for item in batch if isinstance(item, rejects.Reject)]
-    events: list[dict[str, Any]] = []
+    events: domain_events.Log = []
     if refused:
         with ctx.store.write() as conn:
             rejects.add(conn, refused, now=now)
@@ -105,10 +105,10 @@ def process(ctx: Context, batch: Sequence[Parsed], *, now: dt.datetime) -> colle
     return counts
 
 
-def log_events(events: list[dict[str, Any]]) -> None:
+def log_events(events: domain_events.Log) -> None:
     """What the link changed, for the operators' log: never a message's text or recipient."""
     for event in events:
-        log.info("hes link: %s", {k: v for k, v in event.items() if k not in ("text", "to")})
+        log.info("hes link: %s", {k: v for k, v in event.line().items() if k not in ("text", "sms", "to")})
 
 
 def _log_refused_acks(counts: collections.Counter[str]) -> None:

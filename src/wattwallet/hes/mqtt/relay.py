@@ -25,7 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import clock, connection
+from wattwallet.domain import connection
+from wattwallet.domain import events as domain_events
 from wattwallet.hes import commands
 from wattwallet.hes.mqtt import protocol, rejects
 from wattwallet.store import connections, schema
@@ -54,9 +55,7 @@ def expected_relay(state: connection.State) -> str:
     return "closed" if state is connection.State.ACTIVE else "open"
 
 
-def handle(
-    ctx: Context, batch: Sequence[Received], *, now: dt.datetime, events: list[dict[str, Any]]
-) -> Result:
+def handle(ctx: Context, batch: Sequence[Received], *, now: dt.datetime, events: domain_events.Log) -> Result:
     """Each report in its own transaction, in arrival order."""
     result = Result()
     for item in batch:
@@ -71,7 +70,7 @@ def handle(
 
 
 def _one(
-    conn: Connection, item: Received, *, now: dt.datetime, events: list[dict[str, Any]], follow_up: list[str]
+    conn: Connection, item: Received, *, now: dt.datetime, events: domain_events.Log, follow_up: list[str]
 ) -> str:
     report = item.report
     m, last = schema.meters, schema.meter_relay_reports
@@ -149,15 +148,14 @@ def _one(
         },
     )
     events.append(
-        {
-            "at": clock.ist_iso(now),
-            "type": "relay.mismatch",
-            "connection": service_no,
-            "reported": report.relay,
-            "expected": expected,
-            "cause": report.cause,
-            "action": action,
-        }
+        domain_events.RelayMismatch(
+            at=now,
+            connection=service_no,
+            reported=report.relay,
+            expected=expected,
+            cause=report.cause,
+            action=action,
+        )
     )
     return MISMATCH
 
@@ -178,7 +176,7 @@ def _back_to_active(
     report: protocol.RelayReport,
     *,
     now: dt.datetime,
-    events: list[dict[str, Any]],
+    events: domain_events.Log,
 ) -> None:
     """The relay was closed behind our back: the connection is live again, as services.lifecycle
     records a state change (state, relay, event), so the window job can disconnect it properly."""
@@ -201,13 +199,12 @@ def _back_to_active(
         },
     )
     events.append(
-        {
-            "at": clock.ist_iso(now),
-            "type": "state",
-            "connection": target.service_no,
-            "from": target.state.value,
-            "to": connection.State.ACTIVE.value,
-        }
+        domain_events.StateChanged(
+            at=now,
+            connection=target.service_no,
+            before=target.state.value,
+            after=connection.State.ACTIVE.value,
+        )
     )
 
 
