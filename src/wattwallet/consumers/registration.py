@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from wattwallet.context import Context
 from wattwallet.domain import alerts, clock, connection, errors, phone
 from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
-from wattwallet.store import connections, schema
+from wattwallet.store import bulk, connections, schema
 
 
 class ConnectionExists(errors.Conflict):
@@ -120,96 +121,150 @@ def add(ctx: Context, new: NewConnection, *, now: dt.datetime) -> None:
             sa.select(schema.meters.c.serial).where(schema.meters.c.serial == new.meter_serial)
         ).first():
             raise MeterInUse(f"meter {new.meter_serial} is already installed on another connection")
-        consumer_id = conn.execute(
-            sa.insert(schema.consumers).returning(schema.consumers.c.id),
-            {"name": new.consumer_name, "created_at": now},
-        ).scalar_one()
-        conn.execute(
-            sa.insert(schema.connections),
-            {
-                "service_no": new.service_no,
-                "consumer_id": consumer_id,
-                "category": new.category,
-                "sanctioned_load_w": int(new.load_kw * 1000),
-                "billing_mode": new.mode.value,
-                "mobile": new.mobile,
-                "language": new.language.value,
-                "state": connection.State.ACTIVE.value,
-                "first_recharge_done": new.first_recharge_done,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
-        conn.execute(
-            sa.insert(schema.meters),
-            {
-                "serial": new.meter_serial,
-                "service_no": new.service_no,
-                "relay": "closed",
-                "commissioned_register_wh": new.register_wh,
-                "installed_at": now,
-            },
-        )
-        accounts.open_connection_accounts(conn, service_no=new.service_no, now=now)
-        _start_billing(ctx, conn, new, now=now)
-        _post_opening_money(conn, new, now=now)
+        add_many(ctx, conn, [new], now=now)
 
 
-def _start_billing(ctx: Context, conn: Connection, new: NewConnection, *, now: dt.datetime) -> None:
-    """Billing starts from the register at installation, on the day of installation (IST)."""
-    today = clock.ist_date(now)
-    load_w = int(new.load_kw * 1000)
-    conn.execute(
-        sa.insert(schema.prepaid_state),
-        {
-            "service_no": new.service_no,
-            "billed_through": today,
-            "billed_register_wh": new.register_wh,
-            "last_read_at": now,
-            "last_read_date": today,
-            "last_register_wh": new.register_wh,
-            "month_start": today.replace(day=1),
-            "month_first_day": today,
-            "mtd_wh": 0,
-            "recent_daily_paise": "",
-            "adc_paise": alerts.default_adc(category=new.category, load_w=load_w, rules=ctx.policy),
-            "alerts_sent": 0,
-            "zero_alert_at": None,
-            "emergency_credit_paise": 0,
-            "disconnect_due_at": None,
-            "updated_at": now,
-        },
+def add_many(ctx: Context, conn: Connection, news: Sequence[NewConnection], *, now: dt.datetime) -> None:
+    """The one writer of new connections (the CLI and API one at a time, the demo population and the
+    benchmark fleets by the thousand), in a few statements: the consumers, the connections, their
+    meters, wallet and dues accounts, the billing state from the meter's register on the day of
+    installation (IST), and any opening money (arrears to dues, a balance brought over to the wallet).
+    The caller has checked the numbers are new (`add` does); a clash fails on the unique keys."""
+    if not news:
+        return
+    ids = (
+        conn.execute(
+            sa.insert(schema.consumers).returning(schema.consumers.c.id, sort_by_parameter_order=True),
+            [{"name": new.consumer_name, "created_at": now} for new in news],
+        )
+        .scalars()
+        .all()
     )
+    bulk.insert(
+        conn,
+        schema.connections,
+        _CONNECTION_COLUMNS,
+        [
+            (
+                new.service_no,
+                consumer_id,
+                new.category,
+                int(new.load_kw * 1000),
+                new.mode.value,
+                new.mobile,
+                new.language.value,
+                connection.State.ACTIVE.value,
+                new.first_recharge_done,
+                now,
+                now,
+            )
+            for new, consumer_id in zip(news, ids, strict=True)
+        ],
+    )
+    bulk.insert(
+        conn,
+        schema.meters,
+        ("serial", "service_no", "relay", "commissioned_register_wh", "installed_at"),
+        [(new.meter_serial, new.service_no, "closed", new.register_wh, now) for new in news],
+    )
+    accounts.open_connection_accounts(conn, service_nos=[new.service_no for new in news], now=now)
+    today = clock.ist_date(now)
+    bulk.insert(
+        conn,
+        schema.prepaid_state,
+        _STATE_COLUMNS,
+        [
+            (
+                new.service_no,
+                today,  # billed through: billing starts from the register at installation
+                new.register_wh,
+                now,
+                today,
+                new.register_wh,
+                today.replace(day=1),
+                today,
+                0,
+                "",
+                alerts.default_adc(category=new.category, load_w=int(new.load_kw * 1000), rules=ctx.policy),
+                0,
+                None,
+                0,
+                None,
+                now,
+            )
+            for new in news
+        ],
+    )
+    entries = [entry for new in news for entry in _opening_money(new, now=now)]
+    if entries:
+        books = postings.lock_many(conn, sorted({entry.service_no for entry in entries}))
+        postings.post_many(conn, books, entries, recorded_at=now)
 
 
-def _post_opening_money(conn: Connection, new: NewConnection, *, now: dt.datetime) -> None:
-    book = postings.lock(conn, service_no=new.service_no)
+def _opening_money(new: NewConnection, *, now: dt.datetime) -> list[postings.Entry]:
+    entries = []
     if new.arrears_paise:
-        postings.post(
-            conn,
-            book,
-            kind="dues.arrears",
-            lines=[
-                postings.Line(accounts.dues(new.service_no), new.arrears_paise),
-                postings.Line(accounts.OPENING_ARREARS, -new.arrears_paise),
-            ],
-            occurred_at=now,
-            recorded_at=now,
-            memo="arrears brought forward",
+        entries.append(
+            postings.Entry(
+                new.service_no,
+                "dues.arrears",
+                [
+                    postings.Line(accounts.dues(new.service_no), new.arrears_paise),
+                    postings.Line(accounts.OPENING_ARREARS, -new.arrears_paise),
+                ],
+                now,
+                None,
+                "arrears brought forward",
+            )
         )
     if new.opening_balance_paise:
-        postings.post(
-            conn,
-            book,
-            kind="wallet.opening",
-            lines=[
-                postings.Line(accounts.OPENING_WALLETS, new.opening_balance_paise),
-                postings.Line(accounts.wallet(new.service_no), -new.opening_balance_paise),
-            ],
-            occurred_at=now,
-            recorded_at=now,
-            memo="wallet balance brought over",
+        entries.append(
+            postings.Entry(
+                new.service_no,
+                "wallet.opening",
+                [
+                    postings.Line(accounts.OPENING_WALLETS, new.opening_balance_paise),
+                    postings.Line(accounts.wallet(new.service_no), -new.opening_balance_paise),
+                ],
+                now,
+                None,
+                "wallet balance brought over",
+            )
         )
+    return entries
+
+
+_CONNECTION_COLUMNS = (
+    "service_no",
+    "consumer_id",
+    "category",
+    "sanctioned_load_w",
+    "billing_mode",
+    "mobile",
+    "language",
+    "state",
+    "first_recharge_done",
+    "created_at",
+    "updated_at",
+)
+_STATE_COLUMNS = (
+    "service_no",
+    "billed_through",
+    "billed_register_wh",
+    "last_read_at",
+    "last_read_date",
+    "last_register_wh",
+    "month_start",
+    "month_first_day",
+    "mtd_wh",
+    "recent_daily_paise",
+    "adc_paise",
+    "alerts_sent",
+    "zero_alert_at",
+    "emergency_credit_paise",
+    "disconnect_due_at",
+    "updated_at",
+)
 
 
 def set_language(

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Sequence
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from wattwallet.domain import recharge
-from wattwallet.store import schema
+from wattwallet.store import bulk, schema
 
 
 class Kind(enum.StrEnum):
@@ -125,29 +125,18 @@ def ensure_system_accounts(conn: Connection, *, now: dt.datetime, codes: list[st
     conn.execute(insert(schema.ledger_accounts).values(rows).on_conflict_do_nothing())
 
 
-def open_connection_accounts(conn: Connection, *, service_no: str, now: dt.datetime) -> None:
-    conn.execute(
-        sa.insert(schema.ledger_accounts),
+def open_connection_accounts(conn: Connection, *, service_nos: Sequence[str], now: dt.datetime) -> None:
+    """Each connection's wallet (credit-normal, the head of its posting chain) and dues account."""
+    bulk.insert(
+        conn,
+        schema.ledger_accounts,
+        ("code", "kind", "normal_side", "service_no", "balance", "chain_seq", "chain_digest", "created_at"),
         [
-            {
-                "code": wallet(service_no),
-                "kind": Kind.WALLET.value,
-                "normal_side": _NORMAL_SIDE[Kind.WALLET],
-                "service_no": service_no,
-                "balance": 0,
-                "chain_seq": 0,
-                "chain_digest": GENESIS_DIGEST,
-                "created_at": now,
-            },
-            {
-                "code": dues(service_no),
-                "kind": Kind.DUES.value,
-                "normal_side": _NORMAL_SIDE[Kind.DUES],
-                "service_no": service_no,
-                "balance": 0,
-                "chain_seq": None,
-                "chain_digest": None,
-                "created_at": now,
-            },
+            row
+            for sn in service_nos
+            for row in (
+                (wallet(sn), Kind.WALLET.value, _NORMAL_SIDE[Kind.WALLET], sn, 0, 0, GENESIS_DIGEST, now),
+                (dues(sn), Kind.DUES.value, _NORMAL_SIDE[Kind.DUES], sn, 0, None, None, now),
+            )
         ],
     )

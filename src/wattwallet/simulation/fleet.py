@@ -11,12 +11,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import random
+from decimal import Decimal
 
 import sqlalchemy as sa
 
+from wattwallet.consumers import registration
 from wattwallet.context import Context
-from wattwallet.domain import alerts, clock
-from wattwallet.ledger import accounts, postings
+from wattwallet.domain import alerts, clock, connection
+from wattwallet.ledger import accounts
 from wattwallet.store import bulk, schema
 
 CHUNK = 5_000
@@ -54,69 +56,10 @@ def build(ctx: Context, spec: Spec) -> None:
 def _chunk(
     ctx: Context, conn: sa.Connection, sns: list[str], rng: random.Random, spec: Spec, installed: dt.datetime
 ) -> None:
+    """Register the chunk through the one writer of connections, then give it its history."""
     start = installed.astimezone(clock.IST).date()
     billed_day = spec.today - dt.timedelta(days=1)
-    consumer_ids = (
-        conn.execute(
-            sa.insert(schema.consumers).returning(schema.consumers.c.id, sort_by_parameter_order=True),
-            [{"name": f"Consumer {sn}", "created_at": installed} for sn in sns],
-        )
-        .scalars()
-        .all()
-    )
-    bulk.insert(
-        conn,
-        schema.connections,
-        (
-            "service_no",
-            "consumer_id",
-            "category",
-            "sanctioned_load_w",
-            "billing_mode",
-            "mobile",
-            "language",
-            "state",
-            "first_recharge_done",
-            "created_at",
-            "updated_at",
-        ),
-        [
-            (
-                sn,
-                cid,
-                "LT-I",
-                2_000,
-                "prepaid",
-                "+919876543210",
-                "te" if int(sn) % 2 else "en",
-                "active",
-                True,
-                installed,
-                installed,
-            )
-            for sn, cid in zip(sns, consumer_ids, strict=True)
-        ],
-    )
-    bulk.insert(
-        conn,
-        schema.meters,
-        ("serial", "service_no", "relay", "commissioned_register_wh", "installed_at"),
-        [(f"SM{sn}", sn, "closed", 0, installed) for sn in sns],
-    )
-    bulk.insert(
-        conn,
-        schema.ledger_accounts,
-        ("code", "kind", "normal_side", "service_no", "balance", "chain_seq", "chain_digest", "created_at"),
-        [
-            row
-            for sn in sns
-            for row in (
-                (accounts.wallet(sn), "wallet", "credit", sn, 0, 0, accounts.GENESIS_DIGEST, installed),
-                (accounts.dues(sn), "dues", "debit", sn, 0, None, None, installed),
-            )
-        ],
-    )
-    readings, states, entries = [], [], []
+    news, readings, states = [], [], []
     for sn in sns:
         daily = [rng.randint(*spec.daily_wh) for _ in range(spec.days + 1)]  # the last one is the new day
         register = 0
@@ -126,6 +69,20 @@ def _chunk(
             read_at = dt.datetime.combine(read_day, dt.time(0, 15), tzinfo=clock.IST)
             readings.append((f"SM{sn}", sn, read_at, read_day, register, installed))
         opening = rng.randint(*spec.opening_paise)
+        news.append(
+            registration.NewConnection(
+                service_no=sn,
+                consumer_name=f"Consumer {sn}",
+                category="LT-I",
+                load_kw=Decimal(2),
+                mode=connection.BillingMode.PREPAID,
+                mobile="+919876543210",
+                language=connection.Language.TELUGU if int(sn) % 2 else connection.Language.ENGLISH,
+                meter_serial=f"SM{sn}",
+                first_recharge_done=True,
+                opening_balance_paise=opening,
+            )
+        )
         sent = alerts.evaluate(
             balance=opening, adc=spec.adc_paise, state=alerts.State(), now=installed, rules=ctx.policy
         ).state
@@ -134,7 +91,6 @@ def _chunk(
         mtd = sum(daily[i] for i in range(spec.days) if start + dt.timedelta(days=i) >= month)
         states.append(
             (
-                sn,
                 billed_day,
                 register - daily[-1],
                 readings[-1][2],
@@ -143,41 +99,39 @@ def _chunk(
                 month,
                 max(start, month),
                 mtd,
-                0,  # mtd_peak_wh: no ToD history in a synthetic fleet
-                0,  # mtd_off_peak_wh
                 ",".join(str(rng.randint(2_500, 5_500)) for _ in range(spec.days)),
                 spec.adc_paise,
                 sent.sent,
                 sent.zero_alert_at,
                 sent.emergency_credit,
                 sent.disconnect_due_at,
-                installed,
-            )
-        )
-        entries.append(
-            postings.Entry(
                 sn,
-                "wallet.opening",
-                [
-                    postings.Line(accounts.OPENING_WALLETS, opening),
-                    postings.Line(accounts.wallet(sn), -opening),
-                ],
-                installed,
-                None,
-                "synthetic opening balance",
             )
         )
+    registration.add_many(ctx, conn, news, now=installed)
     bulk.insert(
         conn,
         schema.meter_readings,
         ("meter_serial", "service_no", "read_at", "read_date", "register_wh", "received_at"),
         readings,
     )
-    bulk.insert(
-        conn,
-        schema.prepaid_state,
-        tuple(schema.prepaid_state.c.keys()),  # the tuples above follow the table's column order
-        states,
-    )
-    books = postings.lock_many(conn, sns)
-    postings.post_many(conn, books, entries, recorded_at=installed)
+    bulk.update(conn, schema.prepaid_state, "service_no", _HISTORY_COLUMNS, states)
+
+
+# The billing state as if `days` daily cycles had run (no ToD history in a synthetic fleet).
+_HISTORY_COLUMNS = (
+    "billed_through",
+    "billed_register_wh",
+    "last_read_at",
+    "last_read_date",
+    "last_register_wh",
+    "month_start",
+    "month_first_day",
+    "mtd_wh",
+    "recent_daily_paise",
+    "adc_paise",
+    "alerts_sent",
+    "zero_alert_at",
+    "emergency_credit_paise",
+    "disconnect_due_at",
+)

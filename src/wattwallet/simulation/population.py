@@ -14,12 +14,9 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-import sqlalchemy as sa
-
 from wattwallet.consumers import registration
 from wattwallet.context import Context
-from wattwallet.domain import alerts, clock, connection, rating
-from wattwallet.ledger import accounts, postings
+from wattwallet.domain import clock, rating
 from wattwallet.simulation import consumption, habits
 from wattwallet.store import bulk, schema
 
@@ -160,9 +157,8 @@ def daily_cost_paise(
 
 
 def register(ctx: Context, people: list[Person], *, now: dt.datetime) -> None:
-    """Register everyone as registration.add would, one at a time, but in a few statements: the
-    consumer, the connection, the meter, the wallet and dues accounts, the billing state from the
-    meter's register today, the wallet balance brought over and any WhatsApp opt-in."""
+    """Register everyone through `registration.add_many` (the one writer of connections), with the
+    wallet balance brought over and any WhatsApp opt-in."""
     today = clock.ist_date(now)
     checked = [
         registration.parse(
@@ -183,165 +179,10 @@ def register(ctx: Context, people: list[Person], *, now: dt.datetime) -> None:
         for p in people
     ]
     with ctx.store.write() as conn:
-        ids = (
-            conn.execute(
-                sa.insert(schema.consumers).returning(schema.consumers.c.id, sort_by_parameter_order=True),
-                [{"name": new.consumer_name, "created_at": now} for new in checked],
-            )
-            .scalars()
-            .all()
-        )
-        bulk.insert(
-            conn,
-            schema.connections,
-            _CONNECTION_COLUMNS,
-            [
-                (
-                    new.service_no,
-                    consumer_id,
-                    new.category,
-                    int(new.load_kw * 1000),
-                    new.mode.value,
-                    new.mobile,
-                    new.language.value,
-                    connection.State.ACTIVE.value,
-                    True,
-                    now,
-                    now,
-                )
-                for new, consumer_id in zip(checked, ids, strict=True)
-            ],
-        )
-        bulk.insert(
-            conn,
-            schema.meters,
-            ("serial", "service_no", "relay", "commissioned_register_wh", "installed_at"),
-            [(new.meter_serial, new.service_no, "closed", new.register_wh, now) for new in checked],
-        )
-        bulk.insert(
-            conn,
-            schema.ledger_accounts,
-            (
-                "code",
-                "kind",
-                "normal_side",
-                "service_no",
-                "balance",
-                "chain_seq",
-                "chain_digest",
-                "created_at",
-            ),
-            [
-                row
-                for new in checked
-                for row in (
-                    (
-                        accounts.wallet(new.service_no),
-                        accounts.Kind.WALLET.value,
-                        "credit",
-                        new.service_no,
-                        0,
-                        0,
-                        accounts.GENESIS_DIGEST,
-                        now,
-                    ),
-                    (
-                        accounts.dues(new.service_no),
-                        accounts.Kind.DUES.value,
-                        "debit",
-                        new.service_no,
-                        0,
-                        None,
-                        None,
-                        now,
-                    ),
-                )
-            ],
-        )
-        bulk.insert(
-            conn,
-            schema.prepaid_state,
-            _STATE_COLUMNS,
-            [
-                (
-                    new.service_no,
-                    today,
-                    new.register_wh,
-                    now,
-                    today,
-                    new.register_wh,
-                    today.replace(day=1),
-                    today,
-                    0,
-                    "",
-                    alerts.default_adc(
-                        category=new.category, load_w=int(new.load_kw * 1000), rules=ctx.policy
-                    ),
-                    0,
-                    None,
-                    0,
-                    None,
-                    now,
-                )
-                for new in checked
-            ],
-        )
-        books = postings.lock_many(conn, [new.service_no for new in checked])
-        postings.post_many(
-            conn,
-            books,
-            [
-                postings.Entry(
-                    new.service_no,
-                    "wallet.opening",
-                    [
-                        postings.Line(accounts.OPENING_WALLETS, new.opening_balance_paise),
-                        postings.Line(accounts.wallet(new.service_no), -new.opening_balance_paise),
-                    ],
-                    now,
-                    None,
-                    "wallet balance brought over",
-                )
-                for new in checked
-            ],
-            recorded_at=now,
-        )
+        registration.add_many(ctx, conn, checked, now=now)
         bulk.insert(
             conn,
             schema.channel_preferences,
             ("service_no", "channel", "enabled", "updated_at"),
             [(p.service_no, "whatsapp", True, now) for p in people if p.whatsapp],
         )
-
-
-_CONNECTION_COLUMNS = (
-    "service_no",
-    "consumer_id",
-    "category",
-    "sanctioned_load_w",
-    "billing_mode",
-    "mobile",
-    "language",
-    "state",
-    "first_recharge_done",
-    "created_at",
-    "updated_at",
-)
-_STATE_COLUMNS = (
-    "service_no",
-    "billed_through",
-    "billed_register_wh",
-    "last_read_at",
-    "last_read_date",
-    "last_register_wh",
-    "month_start",
-    "month_first_day",
-    "mtd_wh",
-    "recent_daily_paise",
-    "adc_paise",
-    "alerts_sent",
-    "zero_alert_at",
-    "emergency_credit_paise",
-    "disconnect_due_at",
-    "updated_at",
-)
