@@ -11,6 +11,14 @@ import enum
 from wattwallet.domain import policy
 
 
+class Status(enum.StrEnum):
+    """short_bills.status, checked by the database."""
+
+    OPEN = "open"  # raised, not yet paid
+    DEDUCTED = "deducted"  # taken from the wallet on its due day
+    SETTLED = "settled"  # turned into dues when the connection was terminated
+
+
 class Action(enum.StrEnum):
     WAIT = "wait"
     REMIND = "remind"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,7 +23,20 @@ from wattwallet.ledger import postings
 from wattwallet.store import schema
 
 DISCONNECT, RECONNECT = "disconnect", "reconnect"
-OPEN_STATUSES = ("pending", "sent")
+
+
+class Status(enum.StrEnum):
+    """A command's life (hes_commands.status, checked by the database)."""
+
+    PENDING = "pending"  # to be sent, or sent again after a failure
+    SENT = "sent"  # with the HES, awaiting its confirmation
+    CONFIRMED = "confirmed"
+    FAILED = "failed"  # given up (disconnects only; reconnects never give up)
+    CANCELLED = "cancelled"  # no longer needed before it was sent
+    SUPERSEDED = "superseded"  # the opposite action was asked for since
+
+
+OPEN_STATUSES = (Status.PENDING, Status.SENT)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +66,7 @@ def issue(
     conn.execute(
         sa.update(h)
         .where(h.c.service_no == service_no, h.c.status.in_(OPEN_STATUSES), h.c.command != action)
-        .values(status="superseded", next_attempt_at=None)
+        .values(status=Status.SUPERSEDED, next_attempt_at=None)
     )
     count = conn.execute(
         sa.select(sa.func.count()).select_from(h).where(h.c.service_no == service_no)
@@ -65,7 +79,7 @@ def issue(
             "service_no": service_no,
             "meter_serial": meter_serial,
             "command": action,
-            "status": "pending",
+            "status": Status.PENDING,
             "reason": reason,
             "attempts": 0,
             "next_attempt_at": now,
@@ -105,14 +119,16 @@ def cancel(conn: Connection, *, command_id: str) -> None:
     h = schema.hes_commands
     conn.execute(
         sa.update(h)
-        .where(h.c.id == command_id, h.c.status == "pending")
-        .values(status="cancelled", next_attempt_at=None)
+        .where(h.c.id == command_id, h.c.status == Status.PENDING)
+        .values(status=Status.CANCELLED, next_attempt_at=None)
     )
 
 
 def next_attempt_at(conn: Connection) -> dt.datetime | None:
     h = schema.hes_commands
-    value = conn.execute(sa.select(sa.func.min(h.c.next_attempt_at)).where(h.c.status == "pending")).scalar()
+    value = conn.execute(
+        sa.select(sa.func.min(h.c.next_attempt_at)).where(h.c.status == Status.PENDING)
+    ).scalar()
     return value if isinstance(value, dt.datetime) or value is None else None
 
 
@@ -120,7 +136,7 @@ def due(conn: Connection, *, now: dt.datetime, only: str | None = None) -> list[
     h = schema.hes_commands
     query = (
         sa.select(h)
-        .where(h.c.status == "pending", h.c.next_attempt_at <= now)
+        .where(h.c.status == Status.PENDING, h.c.next_attempt_at <= now)
         .order_by(h.c.next_attempt_at, h.c.id)
     )
     if only is not None:
@@ -145,7 +161,7 @@ def record_send(
     attempts = command.attempts + 1
     if ok:
         values: dict[str, Any] = {
-            "status": "sent",
+            "status": Status.SENT,
             "sent_at": now,
             "attempts": attempts,
             "next_attempt_at": None,
@@ -159,8 +175,8 @@ def record_send(
             "next_attempt_at": now + dt.timedelta(minutes=wait),
         }
     else:
-        values = {"status": "failed", "attempts": attempts, "last_error": error, "next_attempt_at": None}
-    conn.execute(sa.update(h).where(h.c.id == command.id, h.c.status == "pending").values(**values))
+        values = {"status": Status.FAILED, "attempts": attempts, "last_error": error, "next_attempt_at": None}
+    conn.execute(sa.update(h).where(h.c.id == command.id, h.c.status == Status.PENDING).values(**values))
     return str(values.get("status", "pending"))
 
 
@@ -168,7 +184,7 @@ def postpone(conn: Connection, *, command_id: str, until: dt.datetime, only_pend
     h = schema.hes_commands
     query = sa.update(h).where(h.c.id == command_id)
     if only_pending:
-        query = query.where(h.c.status == "pending")
+        query = query.where(h.c.status == Status.PENDING)
     conn.execute(query.values(next_attempt_at=until))
 
 
@@ -177,19 +193,21 @@ def settle(conn: Connection, confirmation: adapter.Confirmation) -> CommandRow |
     late, repeated or superseded confirmation, which changes nothing."""
     h = schema.hes_commands
     row = conn.execute(sa.select(h).where(h.c.id == confirmation.command_id)).first()
-    if row is None or row.status != "sent":
+    if row is None or row.status != Status.SENT:
         return None
     if not confirmation.ok:
         conn.execute(
             sa.update(h)
             .where(h.c.id == row.id)
             .values(
-                status="pending", next_attempt_at=confirmation.at, last_error=confirmation.detail or "refused"
+                status=Status.PENDING,
+                next_attempt_at=confirmation.at,
+                last_error=confirmation.detail or "refused",
             )
         )
         return None
     conn.execute(
-        sa.update(h).where(h.c.id == row.id).values(status="confirmed", confirmed_at=confirmation.at)
+        sa.update(h).where(h.c.id == row.id).values(status=Status.CONFIRMED, confirmed_at=confirmation.at)
     )
     return CommandRow(
         row.id, row.service_no, row.meter_serial, row.command, "confirmed", row.attempts, row.paid_at
@@ -222,9 +240,9 @@ def failures(
             sa.select(h)
             .where(
                 sa.or_(
-                    h.c.status == "failed",
-                    sa.and_(h.c.status == "pending", h.c.attempts > 0),
-                    sa.and_(h.c.status == "sent", h.c.sent_at < now - unconfirmed_after),
+                    h.c.status == Status.FAILED,
+                    sa.and_(h.c.status == Status.PENDING, h.c.attempts > 0),
+                    sa.and_(h.c.status == Status.SENT, h.c.sent_at < now - unconfirmed_after),
                 )
             )
             .order_by(h.c.created_at, h.c.id)
@@ -235,7 +253,7 @@ def failures(
 def claim(conn: Connection, *, command_id: str, now: dt.datetime) -> CommandRow | None:
     """Re-read a due command under a row lock: None if another dispatcher took it meanwhile."""
     h = schema.hes_commands
-    query = sa.select(h).where(h.c.id == command_id, h.c.status == "pending", h.c.next_attempt_at <= now)
+    query = sa.select(h).where(h.c.id == command_id, h.c.status == Status.PENDING, h.c.next_attempt_at <= now)
     if conn.dialect.name != "sqlite":
         query = query.with_for_update()
     r = conn.execute(query).first()

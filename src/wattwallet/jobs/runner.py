@@ -102,9 +102,9 @@ def tick(
                 schedule.run(ctx, job, now=now, events=events)
             except Exception as exc:
                 log.exception("job %s due %s failed", job, due_at.isoformat())
-                _finish(ctx, job, due_at, status="failed", now=now, detail=repr(exc))
+                _finish(ctx, job, due_at, status=job_runs.Status.FAILED, now=now, detail=repr(exc))
                 continue
-            _finish(ctx, job, due_at, status="done", now=now, detail=f"{len(events)} events")
+            _finish(ctx, job, due_at, status=job_runs.Status.DONE, now=now, detail=f"{len(events)} events")
         else:
             try:
                 schedule.run(ctx, job, now=now, events=events)

@@ -30,6 +30,7 @@ from wattwallet.domain import alerts, clock, policy, rating, tariff, tod, workin
 from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
 from wattwallet.lifecycle import consequences as balance_rules
+from wattwallet.lifecycle import holds
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import bulk, calendar_repo, db, schema
 
@@ -505,7 +506,7 @@ class _Batch:
                 "to_date": last_day,
                 "from_register_wh": row.billed_register_wh,
                 "to_register_wh": row.last_register_wh,
-                "status": "open",
+                "status": holds.Status.OPEN,
                 "created_at": self.now,
             }
         )

@@ -17,6 +17,7 @@ from wattwallet.context import Context
 from wattwallet.domain import clock, disconnection, working_days
 from wattwallet.domain import events as domain_events
 from wattwallet.hes import commands
+from wattwallet.lifecycle import holds
 from wattwallet.lifecycle import relay as lifecycle
 from wattwallet.store import calendar_repo, schema
 
@@ -66,7 +67,7 @@ def run(ctx: Context, *, now: dt.datetime, events: domain_events.Log) -> int:
                 s.c.zero_alert_at.is_not(None),
                 c.c.state == "active",
                 c.c.billing_mode == "prepaid",
-                ~sa.exists().where(held.c.service_no == s.c.service_no, held.c.status == "open"),
+                ~sa.exists().where(held.c.service_no == s.c.service_no, held.c.status == holds.Status.OPEN),
                 ~sa.exists().where(
                     h.c.service_no == s.c.service_no,
                     h.c.command == commands.DISCONNECT,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +21,14 @@ from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
 from wattwallet.lifecycle import consequences as balance
 from wattwallet.store import connections, schema
+
+
+class Status(enum.StrEnum):
+    """held_consumption.status, checked by the database."""
+
+    OPEN = "open"  # waiting for staff; never deducted, never leads to a disconnection
+    RELEASED = "released"  # the consumption was real: deducted on release
+    DISMISSED = "dismissed"  # the consumer never pays it
 
 
 class UnknownHold(errors.NotFound):
@@ -50,7 +59,7 @@ def listing(ctx: Context, *, open_only: bool = True) -> list[Hold]:
     h = schema.held_consumption
     query = sa.select(h).order_by(h.c.id)
     if open_only:
-        query = query.where(h.c.status == "open")
+        query = query.where(h.c.status == Status.OPEN)
     with ctx.store.read() as conn:
         return [_hold(row) for row in conn.execute(query)]
 
@@ -59,8 +68,8 @@ def dismiss(ctx: Context, *, hold_id: int, by: str, note: str, now: dt.datetime)
     """The consumption was not real (a meter fault): it is never billed."""
     with ctx.store.write() as conn:
         row = _open(conn, hold_id)
-        _close(conn, row.id, "dismissed", by=by, note=note, now=now)
-        return dataclasses.replace(_hold(row), status="dismissed")
+        _close(conn, row.id, Status.DISMISSED, by=by, note=note, now=now)
+        return dataclasses.replace(_hold(row), status=Status.DISMISSED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,7 +142,7 @@ def release(
             conn.execute(
                 sa.update(s).where(s.c.service_no == row.service_no).values(mtd_wh=mtd + wh, updated_at=now)
             )
-        _close(conn, row.id, "released", by=by, note=note, now=now)
+        _close(conn, row.id, Status.RELEASED, by=by, note=note, now=now)
         follow.append(
             domain_events.Deducted(
                 at=now,
@@ -157,7 +166,9 @@ def release(
         )
     if events is not None:
         events.extend(follow)
-    return Released(dataclasses.replace(_hold(row), status="released"), deducted=total, balance=book.wallet)
+    return Released(
+        dataclasses.replace(_hold(row), status=Status.RELEASED), deducted=total, balance=book.wallet
+    )
 
 
 def _open(conn: sa.Connection, hold_id: int) -> Any:
@@ -165,7 +176,7 @@ def _open(conn: sa.Connection, hold_id: int) -> Any:
     row = conn.execute(sa.select(h).where(h.c.id == hold_id)).first()
     if row is None:
         raise UnknownHold(f"no held consumption #{hold_id}")
-    if row.status != "open":
+    if row.status != Status.OPEN:
         raise HoldClosed(f"held consumption #{hold_id} was already {row.status}")
     return row
 

@@ -33,7 +33,7 @@ from wattwallet.context import Context
 from wattwallet.domain import clock
 from wattwallet.domain import readings as reading_rules
 from wattwallet.hes.mqtt import rejects
-from wattwallet.lifecycle import readings
+from wattwallet.lifecycle import holds, readings
 from wattwallet.store import bulk, schema
 
 STORED, DUPLICATE, REFUSED = "stored", "duplicate", "refused"
@@ -178,7 +178,7 @@ class _Writes:
                         "to_date": day,
                         "from_register_wh": meter.last_register_wh,
                         "to_register_wh": reading.register_wh,
-                        "status": "open",
+                        "status": holds.Status.OPEN,
                         "created_at": now,
                     }
                 )

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
 from wattwallet.domain import clock, readings
+from wattwallet.lifecycle import holds
 from wattwallet.store import schema
 
 
@@ -136,7 +137,7 @@ def _flag_backwards(
             "to_date": day,
             "from_register_wh": previous_wh,
             "to_register_wh": reading.register_wh,
-            "status": "open",
+            "status": holds.Status.OPEN,
             "created_at": now,
         },
     )

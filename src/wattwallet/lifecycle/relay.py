@@ -20,7 +20,7 @@ from wattwallet.domain import connection, disconnection, reconnection
 from wattwallet.domain import events as domain_events
 from wattwallet.hes import adapter, commands
 from wattwallet.ledger import postings
-from wattwallet.lifecycle import complaints
+from wattwallet.lifecycle import complaints, holds
 from wattwallet.lifecycle import consequences as balance
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import calendar_repo, connections, schema
@@ -385,7 +385,7 @@ def _on_hold(conn: Connection, service_no: str) -> bool:
     h = schema.held_consumption
     return (
         conn.execute(
-            sa.select(h.c.id).where(h.c.service_no == service_no, h.c.status == "open").limit(1)
+            sa.select(h.c.id).where(h.c.service_no == service_no, h.c.status == holds.Status.OPEN).limit(1)
         ).first()
         is not None
     )

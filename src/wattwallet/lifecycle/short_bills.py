@@ -102,7 +102,7 @@ def raise_bill(
                 "reason": reason,
                 "raised_at": now,
                 "raised_on": today,
-                "status": "open",
+                "status": short_bill.Status.OPEN,
                 "reminders_sent": 0,
             },
         )
@@ -120,7 +120,7 @@ def raise_bill(
         )
         balance.notify(conn, [message], now=now, events=follow)
     events.extend(follow)
-    return ShortBill(ref, service_no, amount_paise, reason, today, due, "open")
+    return ShortBill(ref, service_no, amount_paise, reason, today, due, short_bill.Status.OPEN)
 
 
 def run_notices(ctx: Context, *, now: dt.datetime, events: domain_events.Log) -> None:
@@ -128,7 +128,9 @@ def run_notices(ctx: Context, *, now: dt.datetime, events: domain_events.Log) ->
     today = clock.ist_date(now)
     sb = schema.short_bills
     with ctx.store.read() as conn:
-        open_bills = conn.execute(sa.select(sb).where(sb.c.status == "open").order_by(sb.c.id)).all()
+        open_bills = conn.execute(
+            sa.select(sb).where(sb.c.status == short_bill.Status.OPEN).order_by(sb.c.id)
+        ).all()
     for bill in open_bills:  # a terminated connection's bills were settled with its termination
         step = short_bill.step_on(raised_on=bill.raised_on, today=today, rules=ctx.policy)
         if step.action is short_bill.Action.DEDUCT:
@@ -179,13 +181,20 @@ def _deduct(ctx: Context, bill: Any, *, day: int, now: dt.datetime, events: doma
         book = postings.lock(conn, service_no=bill.service_no)
         claimed = conn.execute(
             sa.update(sb)
-            .where(sb.c.id == bill.id, sb.c.status == "open")
-            .values(status="deducted", deducted_at=now)
+            .where(sb.c.id == bill.id, sb.c.status == short_bill.Status.OPEN)
+            .values(status=short_bill.Status.DEDUCTED, deducted_at=now)
         ).rowcount
         if not claimed:
             return  # deducted by another run, or settled with a termination
         target = connections.get(conn, bill.service_no)
-        _post(conn, book, bill, charged=accounts.wallet(bill.service_no), status="deducted", now=now)
+        _post(
+            conn,
+            book,
+            bill,
+            charged=accounts.wallet(bill.service_no),
+            status=short_bill.Status.DEDUCTED,
+            now=now,
+        )
         follow.append(
             domain_events.ShortBillDeducted(
                 at=now, connection=bill.service_no, ref=bill.ref, amount=bill.amount, balance=book.wallet
@@ -219,10 +228,19 @@ def settle_at_termination(conn: Any, book: postings.Book, *, now: dt.datetime) -
     """Open short bills of a connection being terminated become arrears (dues) at once, so no bill
     is lost with the wallet. Returns the amount moved. Call with the connection's money locked."""
     sb = schema.short_bills
-    bills = conn.execute(sa.select(sb).where(sb.c.service_no == book.service_no, sb.c.status == "open")).all()
+    bills = conn.execute(
+        sa.select(sb).where(sb.c.service_no == book.service_no, sb.c.status == short_bill.Status.OPEN)
+    ).all()
     total = 0
     for bill in bills:
-        _post(conn, book, bill, charged=accounts.dues(book.service_no), status="settled", now=now)
+        _post(
+            conn,
+            book,
+            bill,
+            charged=accounts.dues(book.service_no),
+            status=short_bill.Status.SETTLED,
+            now=now,
+        )
         total += bill.amount
     return total
 
@@ -233,7 +251,7 @@ def _post(conn: Any, book: postings.Book, bill: Any, *, charged: str, status: st
     posting_id = postings.post(
         conn,
         book,
-        kind="short_bill" if status == "deducted" else "short_bill.arrears",
+        kind="short_bill" if status == short_bill.Status.DEDUCTED else "short_bill.arrears",
         lines=[postings.Line(charged, bill.amount), postings.Line(REVENUE_ACCOUNT, -bill.amount)],
         occurred_at=now,
         recorded_at=now,

@@ -17,6 +17,7 @@ from wattwallet.context import Context
 from wattwallet.domain import disconnection
 from wattwallet.hes import commands
 from wattwallet.ledger import accounts
+from wattwallet.lifecycle import holds
 from wattwallet.store import calendar_repo, schema
 
 
@@ -48,7 +49,11 @@ def disconnection_queue(ctx: Context, *, now: dt.datetime) -> list[QueueEntry]:
         schema.held_consumption,
     )
     a = schema.ledger_accounts
-    on_hold = sa.exists().where(held.c.service_no == s.c.service_no, held.c.status == "open").label("on_hold")
+    on_hold = (
+        sa.exists()
+        .where(held.c.service_no == s.c.service_no, held.c.status == holds.Status.OPEN)
+        .label("on_hold")
+    )
     query = (
         sa.select(
             s.c.service_no,

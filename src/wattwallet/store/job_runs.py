@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 import sqlalchemy as sa
 
 from wattwallet.store import db, schema
+
+
+class Status(enum.StrEnum):
+    """job_runs.status, checked by the database."""
+
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
 
 
 def insert_claim(store: db.Store, *, job: str, due_at: dt.datetime, worker: str, now: dt.datetime) -> bool:
@@ -15,7 +24,9 @@ def insert_claim(store: db.Store, *, job: str, due_at: dt.datetime, worker: str,
     try:
         with store.write() as conn:
             conn.execute(
-                sa.insert(r).values(job=job, due_at=due_at, worker=worker, status="running", started_at=now)
+                sa.insert(r).values(
+                    job=job, due_at=due_at, worker=worker, status=Status.RUNNING, started_at=now
+                )
             )
         return True
     except sa.exc.IntegrityError:
@@ -42,11 +53,11 @@ def take_over(
                 r.c.job == job,
                 r.c.due_at == due_at,
                 sa.or_(
-                    sa.and_(r.c.status == "failed", r.c.finished_at < failed_before),
-                    sa.and_(r.c.status == "running", r.c.started_at < started_before),
+                    sa.and_(r.c.status == Status.FAILED, r.c.finished_at < failed_before),
+                    sa.and_(r.c.status == Status.RUNNING, r.c.started_at < started_before),
                 ),
             )
-            .values(worker=worker, status="running", started_at=now, finished_at=None, detail=None)
+            .values(worker=worker, status=Status.RUNNING, started_at=now, finished_at=None, detail=None)
         )
         return taken.rowcount == 1
 

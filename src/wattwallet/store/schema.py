@@ -279,6 +279,7 @@ held_consumption = Table(
     Column("reviewed_at", UTCDateTime, nullable=True),
     Column("reviewed_by", String(64), nullable=True),
     Column("note", Text, nullable=True),
+    CheckConstraint("status IN ('open', 'released', 'dismissed')", name="status"),
 )
 
 alerts = Table(
@@ -326,6 +327,9 @@ hes_commands = Table(
     Column("paid_at", UTCDateTime, nullable=True),  # reconnects: when the payer paid
     Column("last_error", Text, nullable=True),
     Index("ix_hes_commands_status_next_attempt_at", "status", "next_attempt_at"),
+    CheckConstraint(
+        "status IN ('pending', 'sent', 'confirmed', 'failed', 'cancelled', 'superseded')", name="status"
+    ),
 )
 
 connection_events = Table(
@@ -367,11 +371,12 @@ short_bills = Table(
     Column("reason", String(200), nullable=False),
     Column("raised_at", UTCDateTime, nullable=False),
     Column("raised_on", Date, nullable=False),
-    Column("status", String(12), nullable=False),  # open | deducted
+    Column("status", String(12), nullable=False),  # domain.short_bill.Status: open | deducted | settled
     Column("reminders_sent", Integer, nullable=False),
     Column("deducted_at", UTCDateTime, nullable=True),
     Column("posting_id", BigId, ForeignKey("ledger_postings.id"), nullable=True),
     CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("status IN ('open', 'deducted', 'settled')", name="status"),
 )
 
 work_orders = Table(
@@ -554,6 +559,7 @@ payment_intents = Table(
     Column("receipt_no", String(24), nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
     CheckConstraint("amount > 0", name="amount_positive"),
+    CheckConstraint("status IN ('created', 'succeeded', 'failed')", name="status"),
 )
 
 # Every webhook event taken, so a replayed or repeated event is answered, not applied twice.
@@ -719,6 +725,7 @@ job_runs = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime, nullable=True),
     Column("detail", Text, nullable=True),
+    CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),
 )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import enum
 import hashlib
 import hmac
 import json
@@ -38,7 +39,17 @@ INTENT_PREFIX = "pi_"
 SUCCEEDED_EVENT = "payment.succeeded"
 FAILED_EVENT = "payment.failed"
 
-CREATED, SUCCEEDED, FAILED = "created", "succeeded", "failed"
+
+class IntentStatus(enum.StrEnum):
+    """payment_intents.status, checked by the database (an intent past its expiry is answered
+    "expired" but keeps "created")."""
+
+    CREATED = "created"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+CREATED, SUCCEEDED, FAILED = IntentStatus.CREATED, IntentStatus.SUCCEEDED, IntentStatus.FAILED
 
 # What an event did (kept with the event, answered again to a replay of it).
 CREDITED = "credited"  # the wallet has the money (now or by an earlier event)

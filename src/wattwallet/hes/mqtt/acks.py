@@ -145,7 +145,7 @@ def _back_off(failed: list[adapter.Confirmation], *, ctx: Context, events: domai
     for confirmation in failed:
         with ctx.store.write() as conn:
             row = conn.execute(
-                sa.select(h.c.attempts, h.c.status, h.c.service_no, h.c.action).where(
+                sa.select(h.c.attempts, h.c.status, h.c.service_no, h.c.command).where(
                     h.c.id == confirmation.command_id
                 )
             ).one()
@@ -159,7 +159,7 @@ def _back_off(failed: list[adapter.Confirmation], *, ctx: Context, events: domai
             domain_events.CommandRefused(
                 at=confirmation.at,
                 connection=row.service_no,
-                command=row.action,
+                command=row.command,
                 id=confirmation.command_id,
                 reason=confirmation.detail,
             )
