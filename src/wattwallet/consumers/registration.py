@@ -172,7 +172,7 @@ def add_many(ctx: Context, conn: Connection, news: Sequence[NewConnection], *, n
     bulk.insert(
         conn,
         schema.prepaid_state,
-        _STATE_COLUMNS,
+        STATE_COLUMNS,
         [
             (
                 new.service_no,
@@ -247,7 +247,7 @@ _CONNECTION_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_STATE_COLUMNS = (
+STATE_COLUMNS = (  # prepaid_state as registration writes it; the benchmark fleet reuses it
     "service_no",
     "billed_through",
     "billed_register_wh",

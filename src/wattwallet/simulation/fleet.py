@@ -118,20 +118,6 @@ def _chunk(
     bulk.update(conn, schema.prepaid_state, "service_no", _HISTORY_COLUMNS, states)
 
 
-# The billing state as if `days` daily cycles had run (no ToD history in a synthetic fleet).
-_HISTORY_COLUMNS = (
-    "billed_through",
-    "billed_register_wh",
-    "last_read_at",
-    "last_read_date",
-    "last_register_wh",
-    "month_start",
-    "month_first_day",
-    "mtd_wh",
-    "recent_daily_paise",
-    "adc_paise",
-    "alerts_sent",
-    "zero_alert_at",
-    "emergency_credit_paise",
-    "disconnect_due_at",
-)
+# The billing state as if `days` daily cycles had run: every column registration writes but the key
+# and updated_at (no ToD history in a synthetic fleet).
+_HISTORY_COLUMNS = registration.STATE_COLUMNS[1:-1]
