@@ -47,6 +47,7 @@ def tampering(store: db.Store) -> Iterator[Connection]:
                 for action in ("update", "delete"):
                     conn.exec_driver_sql(f"DROP TRIGGER {table}_no_{action}")
             conn.exec_driver_sql("DROP TRIGGER ledger_lines_zero_sum")
+            conn.exec_driver_sql("DROP TRIGGER ledger_postings_zero_sum")
         yield conn
 
 
@@ -169,42 +170,49 @@ def test_a_line_of_no_posting_is_found(ctx: Context, books: list[str]) -> None:
 # --- zero-sum kept by the database (issue 12): no Python check needed, `python -O` changes nothing ---
 
 
-def _new_posting(conn: Connection, service_no: str, *, line_count: int) -> int:
-    row = conn.exec_driver_sql(
-        "SELECT max(seq) FROM ledger_postings WHERE service_no = '" + service_no + "'"
+def _post_by_hand(conn: Connection, service_no: str, amounts: tuple[int, ...], *, line_count: int) -> int:
+    """Lines, then the posting row that closes them, as post_many writes them, in raw SQL."""
+    posting = int(conn.exec_driver_sql("SELECT max(id) FROM ledger_postings").scalar_one()) + 1000
+    seq = conn.exec_driver_sql(
+        f"SELECT max(seq) FROM ledger_postings WHERE service_no = '{service_no}'"
     ).scalar_one()
-    conn.exec_driver_sql(
-        "INSERT INTO ledger_postings (service_no, seq, kind, reference, memo, occurred_at, recorded_at, "
-        "prev_digest, digest, line_count) VALUES "
-        f"('{service_no}', {row + 1}, 'adjustment', 'Z-1', 'hand-made', "
-        "'2025-06-01 00:00:00', '2025-06-01 00:00:00', 'x', 'y', " + str(line_count) + ")"
-    )
-    return int(conn.exec_driver_sql("SELECT max(id) FROM ledger_postings").scalar_one())
-
-
-def _lines(conn: Connection, posting: int, *amounts: int) -> None:
     values = ", ".join(f"({posting}, 'clearing:portal', {a})" for a in amounts)
     conn.exec_driver_sql(f"INSERT INTO ledger_lines (posting_id, account_code, amount) VALUES {values}")
+    conn.exec_driver_sql(
+        "INSERT INTO ledger_postings (id, service_no, seq, kind, reference, memo, occurred_at, recorded_at, "
+        f"prev_digest, digest, line_count) VALUES ({posting}, '{service_no}', {seq + 1}, 'adjustment', 'Z-1', "
+        f"'by hand', '2025-06-01 00:00:00', '2025-06-01 00:00:00', 'x', 'y', {line_count})"
+    )
+    return posting
 
 
 @pytest.mark.parametrize(
-    "amounts", [(500, -499), (500, -500, 7)], ids=["lines that do not sum to zero", "a line too many"]
+    "amounts",
+    [(500, -499), (500, -500, 7), (500,)],
+    ids=["not summing to zero", "a line too many", "a line short"],
 )
 def test_the_database_refuses_an_unbalanced_posting(
     ctx: Context, books: list[str], amounts: tuple[int, ...]
 ) -> None:
     before = report(ctx.store)
     with pytest.raises(sa.exc.DBAPIError, match="refused"), ctx.store.write() as conn:
-        posting = _new_posting(conn, books[0], line_count=2)
-        _lines(conn, posting, *amounts)
+        _post_by_hand(conn, books[0], amounts, line_count=2)
     after = report(ctx.store)
     assert after.ok and (after.postings, after.lines) == (before.postings, before.lines)
 
 
+def test_the_database_refuses_a_line_for_a_posting_already_written(ctx: Context, books: list[str]) -> None:
+    with ctx.store.write() as conn:
+        posting = _post_by_hand(conn, books[0], (500, -500), line_count=2)
+    with pytest.raises(sa.exc.DBAPIError, match="refused"), ctx.store.write() as conn:
+        conn.exec_driver_sql(
+            f"INSERT INTO ledger_lines (posting_id, account_code, amount) VALUES ({posting}, 'clearing:portal', 5)"
+        )
+
+
 def test_the_database_takes_a_balanced_posting(ctx: Context, books: list[str]) -> None:
     with ctx.store.write() as conn:
-        posting = _new_posting(conn, books[0], line_count=2)
-        _lines(conn, posting, 500, -500)
+        posting = _post_by_hand(conn, books[0], (500, -500), line_count=2)
         assert (
             conn.exec_driver_sql(f"SELECT count(*) FROM ledger_lines WHERE posting_id = {posting}").scalar()
             == 2

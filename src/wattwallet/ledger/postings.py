@@ -188,8 +188,9 @@ def post_many(
                 book.dues += amount
                 dues_moved.add(book.service_no)
         book.chain_seq, book.chain_digest = seq, digest
-    bulk.insert(conn, schema.ledger_postings, _POSTING_COLUMNS, posting_rows)
+    # Lines first: a posting row closes its lines, and the database checks they sum to zero then.
     bulk.insert(conn, schema.ledger_lines, ("posting_id", "account_code", "amount"), line_rows)
+    bulk.insert(conn, schema.ledger_postings, _POSTING_COLUMNS, posting_rows)
     touched = [books[sn] for sn in dict.fromkeys(entry.service_no for entry in entries)]
     accounts_table = schema.ledger_accounts
     bulk.update(

@@ -109,8 +109,9 @@ ledger_postings = Table(
     Column("recorded_at", UTCDateTime, nullable=False),
     Column("prev_digest", String(64), nullable=False),
     Column("digest", String(64), nullable=False),
-    # How many lines the posting has: the database checks they sum to zero when the last one is
-    # written (migration 0015). None only on postings written before that check existed.
+    # How many lines the posting has: its lines are written first and the database checks, when the
+    # posting row comes, that they number this and sum to zero (migration 0015). None only on
+    # postings written before that check existed.
     Column("line_count", SmallInteger, nullable=True),
     UniqueConstraint("service_no", "seq"),
 )

@@ -1,17 +1,17 @@
 """ledger zero-sum in the database (issue 12): a posting's lines must sum to zero, or nothing is written
 
 `ledger.postings.post_many` checks every posting before it writes; this makes the database refuse an
-unbalanced one too, whatever the Python (`python -O` strips asserts) or a hand-written SQL statement.
+unbalanced one too, whatever the Python (`python -O` strips asserts) or a hand-written statement.
 
-- PostgreSQL: a statement-level AFTER INSERT trigger on `ledger_lines` with a transition table: the
-  new lines grouped by posting must each sum to zero and number the posting's `line_count`. All of a
-  posting's lines are written in one statement (one INSERT or COPY per batch), so one check per
-  statement, not per line.
-- SQLite has no statement-level triggers: each posting now records its `line_count`, and a row trigger
-  checks the posting's sum when its last line arrives (and refuses any line beyond the count).
+A posting's lines are written first, then the posting row, which records how many lines it has
+(`line_count`) and so closes them:
+- when a posting row is written, its lines must number `line_count` and sum to zero;
+- a line for a posting that is already written is refused (a closed posting takes no more lines).
 
-Postings written before this revision have no `line_count` (the append-only triggers forbid filling
-it in); `ledger verify` already checks their sums.
+PostgreSQL checks once per statement (AFTER ... FOR EACH STATEMENT with transition tables: one
+INSERT or COPY writes a whole batch), SQLite once per posting row and with one key lookup per line
+(it has no statement-level triggers). Postings written before this revision have no `line_count`
+(the append-only triggers forbid filling it in); `ledger verify` checks their sums as before.
 
 Revision ID: 0015
 Revises: 0014
@@ -27,56 +27,77 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
+_POSTGRES = [
+    """
+    CREATE FUNCTION ledger_posting_closes_its_lines() RETURNS trigger LANGUAGE plpgsql AS $$
+    DECLARE
+        bad RECORD;
+    BEGIN
+        SELECT p.id, p.line_count, count(l.id) AS lines, coalesce(sum(l.amount), 0) AS total
+          INTO bad
+          FROM new_postings p LEFT JOIN ledger_lines l ON l.posting_id = p.id
+         WHERE p.line_count IS NOT NULL
+         GROUP BY p.id, p.line_count
+        HAVING count(l.id) <> p.line_count OR coalesce(sum(l.amount), 0) <> 0
+         LIMIT 1;
+        IF FOUND THEN
+            RAISE EXCEPTION 'ledger posting % refused: % lines summing to %, expected % summing to 0',
+                bad.id, bad.lines, bad.total, bad.line_count USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NULL;
+    END $$
+    """,
+    "CREATE TRIGGER ledger_postings_zero_sum AFTER INSERT ON ledger_postings "
+    "REFERENCING NEW TABLE AS new_postings FOR EACH STATEMENT "
+    "EXECUTE FUNCTION ledger_posting_closes_its_lines()",
+    """
+    CREATE FUNCTION ledger_lines_before_their_posting() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF EXISTS (SELECT 1 FROM new_lines n JOIN ledger_postings p ON p.id = n.posting_id) THEN
+            RAISE EXCEPTION 'ledger line refused: its posting is closed' USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NULL;
+    END $$
+    """,
+    "CREATE TRIGGER ledger_lines_zero_sum AFTER INSERT ON ledger_lines "
+    "REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT "
+    "EXECUTE FUNCTION ledger_lines_before_their_posting()",
+]
+
+_SQLITE = [
+    """
+    CREATE TRIGGER ledger_postings_zero_sum AFTER INSERT ON ledger_postings
+    WHEN NEW.line_count IS NOT NULL
+    BEGIN
+        SELECT RAISE(ABORT, 'ledger posting refused: its lines do not sum to zero')
+        WHERE (SELECT count(*) FROM ledger_lines WHERE posting_id = NEW.id) <> NEW.line_count
+           OR (SELECT coalesce(sum(amount), 0) FROM ledger_lines WHERE posting_id = NEW.id) <> 0;
+    END
+    """,
+    """
+    CREATE TRIGGER ledger_lines_zero_sum AFTER INSERT ON ledger_lines
+    WHEN EXISTS (SELECT 1 FROM ledger_postings WHERE id = NEW.posting_id)
+    BEGIN
+        SELECT RAISE(ABORT, 'ledger line refused: its posting is closed');
+    END
+    """,
+]
+
 
 def upgrade() -> None:
     # A plain ADD COLUMN (no table rebuild): the append-only triggers stay as they are.
     op.add_column("ledger_postings", sa.Column("line_count", sa.SmallInteger(), nullable=True))
-    if op.get_bind().dialect.name == "postgresql":
-        op.execute(
-            """
-            CREATE FUNCTION ledger_zero_sum() RETURNS trigger LANGUAGE plpgsql AS $$
-            DECLARE
-                bad RECORD;
-            BEGIN
-                SELECT n.posting_id, sum(n.amount) AS total, count(*) AS lines, max(p.line_count) AS expected
-                  INTO bad
-                  FROM new_lines n LEFT JOIN ledger_postings p ON p.id = n.posting_id
-                 GROUP BY n.posting_id
-                HAVING sum(n.amount) <> 0 OR (max(p.line_count) IS NOT NULL AND count(*) <> max(p.line_count))
-                 LIMIT 1;
-                IF FOUND THEN
-                    RAISE EXCEPTION 'ledger posting % refused: % lines summing to %, expected % summing to 0',
-                        bad.posting_id, bad.lines, bad.total, bad.expected
-                        USING ERRCODE = 'check_violation';
-                END IF;
-                RETURN NULL;
-            END $$
-            """
-        )
-        op.execute(
-            "CREATE TRIGGER ledger_lines_zero_sum AFTER INSERT ON ledger_lines "
-            "REFERENCING NEW TABLE AS new_lines FOR EACH STATEMENT EXECUTE FUNCTION ledger_zero_sum()"
-        )
-        return
-    op.execute(
-        """
-        CREATE TRIGGER ledger_lines_zero_sum AFTER INSERT ON ledger_lines
-        WHEN (SELECT count(*) FROM ledger_lines WHERE posting_id = NEW.posting_id)
-             >= (SELECT line_count FROM ledger_postings WHERE id = NEW.posting_id)
-        BEGIN
-            SELECT RAISE(ABORT, 'ledger posting refused: its lines do not sum to zero')
-            WHERE (SELECT sum(amount) FROM ledger_lines WHERE posting_id = NEW.posting_id) <> 0
-               OR (SELECT count(*) FROM ledger_lines WHERE posting_id = NEW.posting_id)
-                  > (SELECT line_count FROM ledger_postings WHERE id = NEW.posting_id);
-        END
-        """
-    )
+    for statement in _POSTGRES if op.get_bind().dialect.name == "postgresql" else _SQLITE:
+        op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER ledger_lines_zero_sum ON ledger_lines")
-        op.execute("DROP FUNCTION ledger_zero_sum()")
+        op.execute("DROP TRIGGER ledger_postings_zero_sum ON ledger_postings")
+        op.execute("DROP FUNCTION ledger_lines_before_their_posting()")
+        op.execute("DROP FUNCTION ledger_posting_closes_its_lines()")
     else:
         op.execute("DROP TRIGGER ledger_lines_zero_sum")
+        op.execute("DROP TRIGGER ledger_postings_zero_sum")
     op.drop_column("ledger_postings", "line_count")
