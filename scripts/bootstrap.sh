@@ -27,6 +27,14 @@ if ! command -v chromium >/dev/null 2>&1 || [ ! -f /usr/share/fonts/truetype/not
   fi
 fi
 
+# axe-core for the portal's accessibility test (injected into pages by Playwright), pinned by
+# tests/web/package-lock.json.
+if [ ! -f "$root/tests/web/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null 2>&1; then
+  echo "Installing axe-core (npm ci, tests/web) for the accessibility test..." >&2
+  npm ci --prefix "$root/tests/web" --no-audit --no-fund --silent >/dev/null 2>&1 \
+    || echo "npm ci failed: the accessibility test will be skipped (CI=true fails it)." >&2
+fi
+
 stamp="$venv/.installed-$(cat "$root/requirements.lock" "$root/pyproject.toml" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "Setting up $venv from requirements.lock (first run, or the lock or pyproject.toml changed)..." >&2

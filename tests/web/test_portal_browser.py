@@ -4,6 +4,8 @@ language, and the portal with JavaScript off. Screenshots at phone and desktop s
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import re
 from typing import Any
 
@@ -26,6 +28,40 @@ def sign_in_by_keyboard(page: Any, portal: Portal, service_no: str, mobile: str)
     with page.expect_navigation():
         page.keyboard.press("Enter")
     assert page.url == f"{portal.base}/c/{service_no}/", page.inner_text("main")
+
+
+def usage_to_show(portal: Portal, number: str) -> None:
+    """Ten billed days and one day's half-hourly profile, for the usage page to draw (display only:
+    the money path is covered by the recharge test and the store tests)."""
+    now = dt.datetime.now(dt.UTC)
+    today = now.date()
+    with portal.ctx.store.write() as conn:
+        for n in range(10, 0, -1):
+            wh = 3000 + 250 * n
+            conn.execute(
+                sa.insert(schema.daily_deductions).values(
+                    service_no=number,
+                    day=today - dt.timedelta(days=n),
+                    wh=wh,
+                    amount=wh * 19 // 10 // 10 + 67,
+                    balance_after=-(wh // 10),
+                    items=json.dumps([["energy:0-30", wh * 19 // 100], ["fixed_charge", 67], ["electricity_duty", wh * 6 // 1000]]),
+                    created_at=now,
+                )
+            )
+        profile = [40 + (n % 12) * 15 for n in range(48)]
+        conn.execute(
+            sa.insert(schema.meter_load_profiles).values(
+                msg_id=f"test-{number}",
+                meter_serial=f"SM-{number[-6:]}",
+                service_no=number,
+                ends_at=now,
+                read_date=today,
+                profile_wh=",".join(map(str, profile)),
+                total_wh=sum(profile),
+                received_at=now,
+            )
+        )
 
 
 def test_sign_in_by_keyboard_then_the_mobile_changes_by_otp_to_the_new_number(portal: Portal, browser: Any) -> None:
@@ -133,10 +169,17 @@ def test_with_javascript_off_the_language_switch_is_remembered_for_the_connectio
     assert page.get_attribute("html", "lang") == "te"
     assert portal.language_of(number) == "te"
     shot(page, "home-phone-te-nojs")
+    usage_to_show(portal, number)
     for tail, name in (("usage", "usage"), ("passbook", "passbook"), ("recharge", "recharge"), ("complaints", "complaints")):
         page.goto(f"{portal.base}/c/{number}/{tail}")
         assert page.get_attribute("html", "lang") == "te"
         shot(page, f"{name}-phone-te")
+    # The charts are drawn on the server, each with its table.
+    page.goto(f"{portal.base}/c/{number}/usage?day={(dt.date.today() - dt.timedelta(days=1)).isoformat()}")
+    assert page.locator("svg.chart").count() == 2
+    assert page.locator("svg.chart rect").count() == 10 + 48
+    assert page.locator("table tbody tr").count() == 10 + 48
+    shot(page, "usage-day-phone-te")
     # A complaint, with JS off.
     page.goto(f"{portal.base}/c/{number}/complaints")
     page.click("button:has-text('ఫిర్యాదు చేయండి')")

@@ -16,9 +16,9 @@ class Bar:
     title: str  # the bar's tooltip and accessible name
 
 
-def bars(values: Sequence[Bar], *, title: str, unit: str, width: int = 640, height: int = 220) -> Markup:
+def bars(values: Sequence[Bar], *, title: str, unit: str, width: int = 400, height: int = 230) -> Markup:
     """An SVG bar chart; `title` names it for screen readers (the table beside it has the figures)."""
-    left, bottom, top = 44, 28, 12
+    left, bottom, top = 48, 34, 14
     plot_w, plot_h = width - left - 8, height - bottom - top
     peak = max((b.value for b in values), default=0.0)
     scale = peak if peak > 0 else 1.0
@@ -29,10 +29,10 @@ def bars(values: Sequence[Bar], *, title: str, unit: str, width: int = 640, heig
         f'xmlns="http://www.w3.org/2000/svg" preserveAspectRatio="xMidYMid meet">',
         f"<title>{escape(title)}</title>",
         f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#444"/>',
-        f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" font-size="11" fill="#222">'
+        f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" font-size="14" fill="#222">'
         f"{escape(_short(peak))}</text>",
-        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="11" fill="#222">0</text>',
-        f'<text x="{left - 4}" y="{height - 4}" text-anchor="end" font-size="11" fill="#222">{escape(unit)}</text>',
+        f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="14" fill="#222">0</text>',
+        f'<text x="{left - 4}" y="{height - 4}" text-anchor="end" font-size="14" fill="#222">{escape(unit)}</text>',
     ]
     for n, bar in enumerate(values):
         h = plot_h * (bar.value / scale) if bar.value > 0 else 0
@@ -43,7 +43,7 @@ def bars(values: Sequence[Bar], *, title: str, unit: str, width: int = 640, heig
         )
         if bar.label:
             parts.append(
-                f'<text x="{x + bar_w / 2:.1f}" y="{height - 12}" text-anchor="middle" font-size="10" '
+                f'<text x="{x + bar_w / 2:.1f}" y="{height - 16}" text-anchor="middle" font-size="13" '
                 f'fill="#222">{escape(bar.label)}</text>'
             )
     parts.append("</svg>")

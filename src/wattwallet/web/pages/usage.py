@@ -20,7 +20,7 @@ def usage(page: base.Page) -> Response:
     days = 90 if page.query("days") == "90" else 30
     found = account_views.deductions(rt.ctx, service_no=page.service_no, limit=days)
     daily = list(reversed(found))  # oldest first, as a chart reads
-    every = max(1, len(daily) // 8)
+    every = max(1, len(daily) // 6)
     kwh_chart = charts.bars(
         [
             charts.Bar(
@@ -41,7 +41,7 @@ def usage(page: base.Page) -> Response:
         slot_rows = [(f"{n // 2:02d}:{30 * (n % 2):02d}", wh) for n, wh in enumerate(slots)]
         slot_chart = charts.bars(
             [
-                charts.Bar(label=t[:2] if n % 8 == 0 else "", value=wh / 1000, title=f"{t}: {wh} Wh")
+                charts.Bar(label=t[:2] if n % 12 == 0 else "", value=wh / 1000, title=f"{t}: {wh} Wh")
                 for n, (t, wh) in enumerate(slot_rows)
             ],
             title=page._("Half-hourly units (kWh) on %(day)s", day=formatting.day_text(chosen, page.lang)),
