@@ -27,7 +27,9 @@ def serious(page: Any) -> list[dict[str, Any]]:
     ]
 
 
-def test_no_serious_or_critical_axe_violation_on_any_page_in_either_language(portal: Portal, browser: Any) -> None:
+def test_no_serious_or_critical_axe_violation_on_any_page_in_either_language(
+    portal: Portal, browser: Any
+) -> None:
     if not AXE.exists():
         message = "axe-core is not installed (scripts/bootstrap.sh runs npm ci in tests/web)"
         if IN_CI:

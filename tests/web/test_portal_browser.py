@@ -13,6 +13,7 @@ import httpx
 import sqlalchemy as sa
 
 from tests.web.conftest import DESKTOP, PHONE, Portal, shot
+from wattwallet.domain import clock
 from wattwallet.store import schema
 
 
@@ -34,18 +35,23 @@ def usage_to_show(portal: Portal, number: str) -> None:
     """Ten billed days and one day's half-hourly profile, for the usage page to draw (display only:
     the money path is covered by the recharge test and the store tests)."""
     now = dt.datetime.now(dt.UTC)
-    today = now.date()
+    today = clock.ist_date(now)
     with portal.ctx.store.write() as conn:
         for n in range(10, 0, -1):
             wh = 3000 + 250 * n
+            items = [
+                ["energy:0-30", wh * 19 // 100],
+                ["fixed_charge", 67],
+                ["electricity_duty", wh * 6 // 1000],
+            ]
             conn.execute(
                 sa.insert(schema.daily_deductions).values(
                     service_no=number,
                     day=today - dt.timedelta(days=n),
                     wh=wh,
-                    amount=wh * 19 // 10 // 10 + 67,
+                    amount=sum(paise for _, paise in items),
                     balance_after=-(wh // 10),
-                    items=json.dumps([["energy:0-30", wh * 19 // 100], ["fixed_charge", 67], ["electricity_duty", wh * 6 // 1000]]),
+                    items=json.dumps(items),
                     created_at=now,
                 )
             )
@@ -64,7 +70,9 @@ def usage_to_show(portal: Portal, number: str) -> None:
         )
 
 
-def test_sign_in_by_keyboard_then_the_mobile_changes_by_otp_to_the_new_number(portal: Portal, browser: Any) -> None:
+def test_sign_in_by_keyboard_then_the_mobile_changes_by_otp_to_the_new_number(
+    portal: Portal, browser: Any
+) -> None:
     number = portal.add("1234567890123", mobile="+919876543210", language="te")
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
@@ -110,10 +118,18 @@ def test_sign_in_by_keyboard_then_the_mobile_changes_by_otp_to_the_new_number(po
 def test_a_disconnected_consumer_recharges_through_the_checkout_and_sees_the_relay_close(
     portal: Portal, browser: Any
 ) -> None:
-    number = portal.add("2234567890001", mobile="+919848012345", language="en", name="Sri Venkateswara Stores")
+    number = portal.add(
+        "2234567890001", mobile="+919848012345", language="en", name="Sri Venkateswara Stores"
+    )
     with portal.ctx.store.write() as conn:
-        conn.execute(sa.update(schema.connections).where(schema.connections.c.service_no == number).values(state="disconnected"))
-        conn.execute(sa.update(schema.meters).where(schema.meters.c.service_no == number).values(relay="open"))
+        conn.execute(
+            sa.update(schema.connections)
+            .where(schema.connections.c.service_no == number)
+            .values(state="disconnected")
+        )
+        conn.execute(
+            sa.update(schema.meters).where(schema.meters.c.service_no == number).values(relay="open")
+        )
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     sign_in_by_keyboard(page, portal, number, "+919848012345")
@@ -170,12 +186,19 @@ def test_with_javascript_off_the_language_switch_is_remembered_for_the_connectio
     assert portal.language_of(number) == "te"
     shot(page, "home-phone-te-nojs")
     usage_to_show(portal, number)
-    for tail, name in (("usage", "usage"), ("passbook", "passbook"), ("recharge", "recharge"), ("complaints", "complaints")):
+    for tail, name in (
+        ("usage", "usage"),
+        ("passbook", "passbook"),
+        ("recharge", "recharge"),
+        ("complaints", "complaints"),
+    ):
         page.goto(f"{portal.base}/c/{number}/{tail}")
         assert page.get_attribute("html", "lang") == "te"
         shot(page, f"{name}-phone-te")
     # The charts are drawn on the server, each with its table.
-    page.goto(f"{portal.base}/c/{number}/usage?day={(dt.date.today() - dt.timedelta(days=1)).isoformat()}")
+    page.goto(
+        f"{portal.base}/c/{number}/usage?day={(clock.ist_date(dt.datetime.now(dt.UTC)) - dt.timedelta(days=1)).isoformat()}"
+    )
     assert page.locator("svg.chart").count() == 2
     assert page.locator("svg.chart rect").count() == 10 + 48
     assert page.locator("table tbody tr").count() == 10 + 48
@@ -218,8 +241,14 @@ def test_forged_forms_are_refused_and_another_consumers_connection_is_a_plain_40
             refused = client.post(f"/c/{mine}/complaints", data={"csrf": forged, "note": "x"})
             assert refused.status_code == 403
         with portal.ctx.store.read() as conn:
-            assert conn.execute(sa.select(sa.func.count()).select_from(schema.complaints).where(
-                schema.complaints.c.service_no == mine)).scalar_one() == 0
+            assert (
+                conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(schema.complaints)
+                    .where(schema.complaints.c.service_no == mine)
+                ).scalar_one()
+                == 0
+            )
         # Someone else's connection looks exactly like one that does not exist.
         other = client.get(f"/c/{theirs}/")
         missing = client.get("/c/9999999999999/")

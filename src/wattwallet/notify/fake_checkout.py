@@ -60,7 +60,10 @@ class FakeCheckout:
 
     def start(self) -> FakeCheckout:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-checkout", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="fake-checkout",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -102,7 +105,10 @@ class FakeCheckout:
             answer = httpx.post(
                 self.portal + WEBHOOK_PATH,
                 content=body,
-                headers={"Content-Type": "application/json", "X-Gateway-Signature": sign(self.secret, body, at=now)},
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Gateway-Signature": sign(self.secret, body, at=now),
+                },
                 timeout=10,
             )
             status = answer.status_code
@@ -110,13 +116,19 @@ class FakeCheckout:
             status = 0
         with self._lock:
             self._payments.append(
-                {"intent_id": intent_id, "outcome": event["type"], "amount_paise": amount_paise, "webhook_status": status}
+                {
+                    "intent_id": intent_id,
+                    "outcome": event["type"],
+                    "amount_paise": amount_paise,
+                    "webhook_status": status,
+                }
             )
         return status
 
 
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Stand-in payment gateway: checkout</title></head>
 <body><main>
 <h1>Stand-in payment gateway</h1>
@@ -152,7 +164,12 @@ def _handler(gateway: FakeCheckout) -> type[BaseHTTPRequestHandler]:
             intent = (fields.get("intent") or [""])[0]
             paise = (fields.get("amount_paise") or [""])[0]
             ret = (fields.get("return") or [""])[0]
-            if not (intent.startswith("pi_") and len(intent) <= 40 and paise.isdigit() and gateway.return_allowed(ret)):
+            if not (
+                intent.startswith("pi_")
+                and len(intent) <= 40
+                and paise.isdigit()
+                and gateway.return_allowed(ret)
+            ):
                 return None
             return intent, int(paise), ret
 
@@ -170,7 +187,10 @@ def _handler(gateway: FakeCheckout) -> type[BaseHTTPRequestHandler]:
                 return
             intent, paise, ret = found
             page = _PAGE.format(
-                amount=html.escape(money.inr(paise)), intent=html.escape(intent), paise=paise, ret=html.escape(ret)
+                amount=html.escape(money.inr(paise)),
+                intent=html.escape(intent),
+                paise=paise,
+                ret=html.escape(ret),
             )
             self._send(200, page.encode(), "text/html; charset=utf-8")
 
@@ -185,7 +205,9 @@ def _handler(gateway: FakeCheckout) -> type[BaseHTTPRequestHandler]:
                 self._refuse(400, "the checkout form is incomplete")
                 return
             intent, paise, ret = found
-            gateway.pay(intent_id=intent, amount_paise=paise, succeeded=(fields.get("outcome") or [""])[0] == "pay")
+            gateway.pay(
+                intent_id=intent, amount_paise=paise, succeeded=(fields.get("outcome") or [""])[0] == "pay"
+            )
             self._send(303, b"", "text/plain", location=ret)
 
     return Handler
@@ -194,7 +216,9 @@ def _handler(gateway: FakeCheckout) -> type[BaseHTTPRequestHandler]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
-    parser.add_argument("--portal", required=True, help="The portal's base address, e.g. http://127.0.0.1:8000")
+    parser.add_argument(
+        "--portal", required=True, help="The portal's base address, e.g. http://127.0.0.1:8000"
+    )
     args = parser.parse_args(argv)
     secret = os.environ.get("WATTWALLET_API__GATEWAY_WEBHOOK_SECRET", "")
     if not secret:

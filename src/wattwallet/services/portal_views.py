@@ -56,12 +56,16 @@ def recipient_hint(ctx: Context, *, service_no: object, key: bytes) -> str:
     return phone.masked(f"+919{int.from_bytes(digest[4:8], 'big') % 1_000_000_000:09d}")[:-4] + f"{last4:04d}"
 
 
-def meter_status(ctx: Context, *, service_no: str, now: dt.datetime, stale_after: dt.timedelta) -> MeterStatus:
+def meter_status(
+    ctx: Context, *, service_no: str, now: dt.datetime, stale_after: dt.timedelta
+) -> MeterStatus:
     s, r = schema.prepaid_state, schema.meter_readings
     with ctx.store.read() as conn:
         last = conn.execute(sa.select(s.c.last_read_at).where(s.c.service_no == service_no)).scalar()
         if last is None:
-            last = conn.execute(sa.select(sa.func.max(r.c.read_at)).where(r.c.service_no == service_no)).scalar()
+            last = conn.execute(
+                sa.select(sa.func.max(r.c.read_at)).where(r.c.service_no == service_no)
+            ).scalar()
     if last is None:
         return MeterStatus(None, stale=True)
     return MeterStatus(last, stale=now - last > stale_after)
@@ -111,7 +115,11 @@ def tracker(ctx: Context, *, service_no: str, intent_id: str) -> Tracker:
         if intent.paid_at is not None:
             command = conn.execute(
                 sa.select(h)
-                .where(h.c.service_no == service_no, h.c.command == "reconnect", h.c.created_at >= intent.created_at)
+                .where(
+                    h.c.service_no == service_no,
+                    h.c.command == "reconnect",
+                    h.c.created_at >= intent.created_at,
+                )
                 .order_by(h.c.created_at)
                 .limit(1)
             ).first()

@@ -9,6 +9,7 @@ thread pool like the API's routes, because the services it calls are synchronous
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import hmac
@@ -88,7 +89,9 @@ class Page:
 
     def caller(self) -> str:
         peer = self.request.client.host if self.request.client is not None else None
-        return deps.client_address(peer, self.request.headers.getlist("x-forwarded-for"), self.rt.trusted_proxies)
+        return deps.client_address(
+            peer, self.request.headers.getlist("x-forwarded-for"), self.rt.trusted_proxies
+        )
 
     def url(self, tail: str = "") -> str:
         """A path under the connection in view."""
@@ -108,7 +111,12 @@ def csrf_for(*, token: str | None, pre_session: str) -> str:
 
 def safe_next(value: str) -> str:
     """A local path to go back to; anything else (another host, a scheme) becomes the start page."""
-    if not value.startswith("/") or value.startswith("//") or "\\" in value or any(ord(c) < 32 for c in value):
+    if (
+        not value.startswith("/")
+        or value.startswith("//")
+        or "\\" in value
+        or any(ord(c) < 32 for c in value)
+    ):
         return "/"
     return value
 
@@ -222,7 +230,9 @@ def _handle(
         if (signed_in or connection) and session is None:
             raise NotSignedIn
         if connection and session is not None:
-            page.service_no = consumer_access.check_owner(rt.ctx, session, request.path_params.get("service_no"))
+            page.service_no = consumer_access.check_owner(
+                rt.ctx, session, request.path_params.get("service_no")
+            )
             page.connection = account_views.summary(rt.ctx, service_no=page.service_no)
             page.lang = page.connection.language
         return handler(page)
@@ -254,8 +264,6 @@ def problem_text(page: Page, exc: errors.WattWalletError, known: Mapping[str, st
         return page._("That could not be done (%(code)s). Please check and try again.", code=exc.code)
     values = {k: str(v) for k, v in exc.details.items()}
     if "minimum" in values:
-        try:
+        with contextlib.suppress(errors.WattWalletError):
             values["minimum"] = money.inr(money.parse_rupees(values["minimum"]))
-        except errors.WattWalletError:
-            pass
     return page._(text, **values)

@@ -32,13 +32,15 @@ def bars(values: Sequence[Bar], *, title: str, unit: str, width: int = 400, heig
         f'<text x="{left - 4}" y="{top + 10}" text-anchor="end" font-size="14" fill="#222">'
         f"{escape(_short(peak))}</text>",
         f'<text x="{left - 4}" y="{top + plot_h}" text-anchor="end" font-size="14" fill="#222">0</text>',
-        f'<text x="{left - 4}" y="{height - 4}" text-anchor="end" font-size="14" fill="#222">{escape(unit)}</text>',
+        f'<text x="{left - 4}" y="{height - 4}" text-anchor="end" font-size="14" fill="#222">'
+        f"{escape(unit)}</text>",
     ]
     for n, bar in enumerate(values):
         h = plot_h * (bar.value / scale) if bar.value > 0 else 0
         x = left + n * step + (step - bar_w) / 2
         parts.append(
-            f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" fill="#0b5394">'
+            f'<rect x="{x:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" height="{h:.1f}" '
+            'fill="#0b5394">'
             f"<title>{escape(bar.title)}</title></rect>"
         )
         if bar.label:

@@ -131,7 +131,9 @@ class PageHeaders:
 
         async def sending(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control" or static]
+                headers = [
+                    (k, v) for k, v in message.get("headers", []) if k.lower() != b"cache-control" or static
+                ]
                 headers += [
                     (b"content-security-policy", self.csp),
                     (b"x-frame-options", b"DENY"),

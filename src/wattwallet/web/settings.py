@@ -30,4 +30,6 @@ class WebSettings(BaseSettings):
             "looks the same either way); a random one per process when unset"
         ),
     )
-    meter_stale_hours: int = Field(36, gt=0, description="'Meter not reporting' after this long with no reading")
+    meter_stale_hours: int = Field(
+        36, gt=0, description="'Meter not reporting' after this long with no reading"
+    )

@@ -10,7 +10,9 @@ from wattwallet.services import account_views, self_service
 from wattwallet.web import base, messages
 
 
-def show(page: base.Page, *, error: str | None = None, status: int = 200, notice: str | None = None) -> Response:
+def show(
+    page: base.Page, *, error: str | None = None, status: int = 200, notice: str | None = None
+) -> Response:
     assert page.service_no is not None
     now = page.rt.now()
     found = account_views.complaint_history(page.rt.ctx, service_no=page.service_no, limit=20)

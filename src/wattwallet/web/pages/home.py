@@ -28,7 +28,9 @@ def home(page: base.Page) -> Response:
     )
     needed = 0
     if wallet.state == "disconnected":
-        needed = reconnection.amount_needed(wallet_paise=wallet.balance, dues_paise=wallet.dues, rules=rt.ctx.policy)
+        needed = reconnection.amount_needed(
+            wallet_paise=wallet.balance, dues_paise=wallet.dues, rules=rt.ctx.policy
+        )
     in_credit = wallet.balance < 0 and wallet.emergency_credit > 0
     return base.render(
         page,

@@ -90,7 +90,9 @@ def passbook_csv(page: base.Page) -> Response:
         if e.deduction is not None:
             writer.writerow([e.day.isoformat(), "deduction", "total", money.rupees(e.amount), balance])
             for item in e.deduction.items:
-                writer.writerow([e.day.isoformat(), "deduction", item.component, money.rupees(-item.amount), ""])
+                writer.writerow(
+                    [e.day.isoformat(), "deduction", item.component, money.rupees(-item.amount), ""]
+                )
         elif e.receipt is not None:
             r = e.receipt
             writer.writerow([e.day.isoformat(), "recharge", "total", money.rupees(e.amount), balance])
@@ -101,6 +103,8 @@ def passbook_csv(page: base.Page) -> Response:
     response = Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="passbook-{page.service_no}-{first:%Y-%m}.csv"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="passbook-{page.service_no}-{first:%Y-%m}.csv"'
+        },
     )
     return response

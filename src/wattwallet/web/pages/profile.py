@@ -15,7 +15,9 @@ def _mobile(page: base.Page) -> str:
     return phone.masked(page.session.subject)
 
 
-def show(page: base.Page, *, error: str | None = None, status: int = 200, notice: str | None = None) -> Response:
+def show(
+    page: base.Page, *, error: str | None = None, status: int = 200, notice: str | None = None
+) -> Response:
     assert page.service_no is not None
     choices = preferences.get(page.rt.ctx, service_no=page.service_no)
     return base.render(
@@ -48,7 +50,11 @@ def request_change(page: base.Page) -> Response:
         status = 429 if isinstance(exc, errors.RateLimited) else 422
         return show(page, error=base.problem_text(page, exc, messages.KNOWN), status=status)
     return base.render(
-        page, "mobile_otp.html", recipient=sent.recipient or "", minutes=rt.ctx.policy.otp_valid_minutes, error=None
+        page,
+        "mobile_otp.html",
+        recipient=sent.recipient or "",
+        minutes=rt.ctx.policy.otp_valid_minutes,
+        error=None,
     )
 
 
@@ -80,7 +86,9 @@ def confirm_change(page: base.Page) -> Response:
     if not remaining and page.token:
         sessions.revoke(rt.ctx, page.token, now=rt.now())
         page.set_cookie(base.SESSION_COOKIE, "")
-    return base.render(page, "mobile_changed.html", new=phone.masked(done.new), service_no_done=done.service_no)
+    return base.render(
+        page, "mobile_changed.html", new=phone.masked(done.new), service_no_done=done.service_no
+    )
 
 
 def channels(page: base.Page) -> Response:

@@ -69,10 +69,14 @@ def start(page: base.Page) -> Response:
     split = recharge.split(amount_paise=intent.amount, dues_paise=max(0, wallet.dues), rules=rt.ctx.policy)
     origin = page.portal.settings.public_url or str(page.request.base_url)
     back = origin.rstrip("/") + page.url(f"recharge/{intent.id}")
-    checkout = page.portal.settings.checkout_url + "?" + urllib.parse.urlencode(
-        {"intent": intent.id, "amount_paise": intent.amount, "return": back}
+    checkout = (
+        page.portal.settings.checkout_url
+        + "?"
+        + urllib.parse.urlencode({"intent": intent.id, "amount_paise": intent.amount, "return": back})
     )
-    return base.render(page, "recharge_confirm.html", intent=intent, split=split, checkout=checkout, wallet=wallet)
+    return base.render(
+        page, "recharge_confirm.html", intent=intent, split=split, checkout=checkout, wallet=wallet
+    )
 
 
 def receipt(page: base.Page) -> Response:

@@ -21,7 +21,9 @@ def start(page: base.Page) -> Response:
 def sign_in_form(page: base.Page) -> Response:
     if page.session is not None:
         return base.redirect(page, "/connections")
-    return base.render(page, "sign_in.html", service_no_typed="", error=None, next=base.safe_next(page.query("next")))
+    return base.render(
+        page, "sign_in.html", service_no_typed="", error=None, next=base.safe_next(page.query("next"))
+    )
 
 
 def request_otp(page: base.Page) -> Response:
@@ -122,7 +124,9 @@ def switch_language(page: base.Page) -> Response:
         except consumer_access.NotYourConnection:
             number = None
         if number:
-            connections.set_language(page.rt.ctx, service_no=number, language=chosen, now=page.rt.now(), events=[])
+            connections.set_language(
+                page.rt.ctx, service_no=number, language=chosen, now=page.rt.now(), events=[]
+            )
     return base.redirect(page, back)
 
 

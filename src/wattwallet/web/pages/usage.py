@@ -26,14 +26,18 @@ def usage(page: base.Page) -> Response:
             charts.Bar(
                 label=f"{d.day.day}" if n % every == 0 else "",
                 value=d.wh / 1000,
-                title=f"{formatting.day_text(d.day, page.lang)}: {d.wh / 1000:.2f} kWh, {money.inr(d.amount)}",
+                title=(
+                    f"{formatting.day_text(d.day, page.lang)}: {d.wh / 1000:.2f} kWh, {money.inr(d.amount)}"
+                ),
             )
             for n, d in enumerate(daily)
         ],
         title=page._("Units (kWh) a day, last %(days)s days", days=days),
         unit="kWh",
     )
-    chosen = _day(page.query("day")) or (found[0].day if found else clock.ist_date(rt.now()) - dt.timedelta(days=1))
+    chosen = _day(page.query("day")) or (
+        found[0].day if found else clock.ist_date(rt.now()) - dt.timedelta(days=1)
+    )
     slots = portal_views.half_hourly(rt.ctx, service_no=page.service_no, day=chosen)
     slot_rows = []
     slot_chart = None
