@@ -44,6 +44,7 @@ class Portal:
     gateway: fake_gateway.FakeGateway
     checkout: fake_checkout.FakeCheckout
     ctx: Context
+    process: subprocess.Popen[bytes]
 
     def add(self, service_no: str, *, mobile: str, language: str = "en", name: str = "Lakshmi Devi") -> str:
         now = dt.datetime.now(dt.UTC)
@@ -143,7 +144,7 @@ def portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Portal]:
             if process.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("wattwallet serve did not come up:\n" + (folder / "serve.log").read_text())
             time.sleep(0.1)
-        yield Portal(base=base, url=url, gateway=gateway, checkout=checkout, ctx=ctx)
+        yield Portal(base=base, url=url, gateway=gateway, checkout=checkout, ctx=ctx, process=process)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -2,7 +2,8 @@
 // they are personal), and the offline page when the network is gone.
 "use strict";
 var CACHE = "ww-shell-v1";
-var SHELL = ["/offline", "/static/portal.css", "/static/offline.js", "/static/app.js", "/static/icons/icon-192.png"];
+var SHELL = ["/offline", "/static/portal.css", "/static/offline.js", "/static/app.js", "/static/icons/icon-192.png",
+  "/static/fonts/NotoSansTelugu-Regular.ttf", "/static/fonts/NotoSansTelugu-Bold.ttf"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
