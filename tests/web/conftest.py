@@ -22,6 +22,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from tests.api.conftest import api  # noqa: F401  (the in-process API fixture, for test_pages)
 from tests.conftest import IN_CI, free_port
 from wattwallet import tariffs
 from wattwallet.context import Context

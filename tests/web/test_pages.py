@@ -1,0 +1,103 @@
+"""The portal's pages in process (no browser), on SQLite and PostgreSQL: the session cookie, bad
+input answered in the reader's language with nothing written, and no telling which IDs exist."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import Api
+from tests.conftest import AddConnection, table_counts
+
+
+def csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page[:300]
+    return found.group(1)
+
+
+def sign_in(
+    api: Api, client: TestClient, service_no: str, mobile: str, *, form_from: str = "/sign-in"
+) -> str:
+    token = csrf(client.get(form_from).text)
+    assert client.post("/sign-in", data={"csrf": token, "service_no": service_no}).status_code == 200
+    answer = client.post(
+        "/sign-in/otp", data={"csrf": token, "service_no": service_no, "otp": api.last_otp(mobile)}
+    )
+    assert answer.status_code == 303, answer.text
+    cookie = answer.headers["set-cookie"]
+    return cookie
+
+
+def test_the_session_cookie_is_httponly_samesite_and_secure_over_https_and_new_at_each_sign_in(
+    api: Api, add_connection: AddConnection
+) -> None:
+    number = add_connection(mobile="+919812345678")
+    with TestClient(api.client.app, base_url="https://testserver", follow_redirects=False) as client:
+        first = sign_in(api, client, number, "+919812345678")
+        assert "HttpOnly" in first and "SameSite=lax" in first.lower().replace("samesite=lax", "SameSite=lax")
+        assert "Secure" in first
+        old = client.cookies.get("ww_session")
+        assert client.get(f"/c/{number}/").status_code == 200
+        second = sign_in(api, client, number, "+919812345678", form_from=f"/c/{number}/")
+        assert client.cookies.get("ww_session") != old and "Secure" in second
+    # The earlier session was ended at the new sign-in.
+    with TestClient(api.client.app, base_url="https://testserver", follow_redirects=False) as stale:
+        stale.cookies.set("ww_session", old or "")
+        assert stale.get(f"/c/{number}/").status_code == 303
+
+
+def test_a_wrong_otp_is_said_in_telugu_keeps_the_id_not_the_code_and_signs_no_one_in(
+    api: Api, add_connection: AddConnection, caplog: pytest.LogCaptureFixture
+) -> None:
+    number = add_connection(mobile="+919812345679", language="te")
+    client = TestClient(api.client.app, follow_redirects=False, headers={"Accept-Language": "te"})
+    token = csrf(client.get("/sign-in").text)
+    client.post("/sign-in", data={"csrf": token, "service_no": number})
+    code = api.last_otp("+919812345679")
+    wrong = "000000" if code != "000000" else "111111"
+    before = table_counts(api.ctx.store)["api_sessions"]
+    with caplog.at_level(logging.DEBUG):
+        answer = client.post("/sign-in/otp", data={"csrf": token, "service_no": number, "otp": wrong})
+    assert answer.status_code == 401
+    assert 'lang="te"' in answer.text and "OTP తప్పు" in answer.text
+    assert f'value="{number}"' in answer.text and wrong not in answer.text
+    assert table_counts(api.ctx.store)["api_sessions"] == before
+    assert code not in caplog.text and wrong not in caplog.text
+
+
+def test_an_unregistered_id_gets_the_same_page_as_a_registered_one(
+    api: Api, add_connection: AddConnection
+) -> None:
+    number = add_connection(mobile="+919812345670")
+    client = TestClient(api.client.app, follow_redirects=False)
+    token = csrf(client.get("/sign-in").text)
+    known = client.post("/sign-in", data={"csrf": token, "service_no": number})
+    unknown = client.post("/sign-in", data={"csrf": token, "service_no": "9876543210987"})
+    assert known.status_code == unknown.status_code == 200
+
+    def shape(text: str, n: str) -> str:
+        return re.sub(r"\+91X{6}\d{4}", "MASKED", text.replace(n, "ID"))
+
+    assert shape(known.text, number) == shape(unknown.text, "9876543210987")
+    # The made-up number is the same every time for the same ID.
+    again = client.post("/sign-in", data={"csrf": token, "service_no": "9876543210987"})
+    assert re.findall(r"\+91X{6}\d{4}", again.text) == re.findall(r"\+91X{6}\d{4}", unknown.text)
+
+
+def test_a_malformed_mobile_or_a_refused_amount_is_explained_and_writes_nothing(
+    api: Api, add_connection: AddConnection
+) -> None:
+    number = add_connection(mobile="+919812345671")
+    client = TestClient(api.client.app, follow_redirects=False)
+    sign_in(api, client, number, "+919812345671")
+    token = csrf(client.get(f"/c/{number}/profile").text)
+    before = table_counts(api.ctx.store)
+    bad = client.post(f"/c/{number}/profile/mobile", data={"csrf": token, "new_mobile": "040 2345 6789"})
+    assert bad.status_code == 422 and "Indian mobile number" in bad.text and "040 2345 6789" in bad.text
+    refused = client.post(f"/c/{number}/recharge", data={"csrf": token, "amount": "abc"})
+    assert refused.status_code in (422, 503)
+    assert table_counts(api.ctx.store) == before
