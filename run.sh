@@ -103,8 +103,8 @@ echo
 echo "== the consumer portal"
 echo "Portal: http://127.0.0.1:$port/   (English and Telugu; installable as an app)"
 echo "Demo customer ID: 1234567890123 (Lakshmi Devi, Telugu) or 2234567890001 (English)"
-echo "The OTP arrives as an SMS at the stand-in gateway: open $gateway/_received and read the newest"
-echo "  text to +919876543210 (or +919848012345). Payments go through $WATTWALLET_WEB_CHECKOUT_URL."
+echo "The OTP arrives as an SMS at the stand-in gateway: open $gateway/_received and read the newest sign-in"
+echo "  text (6-digit OTP) to +919876543210 (or +919848012345). Payments go through $WATTWALLET_WEB_CHECKOUT_URL."
 if [ "$serve" = yes ]; then
   echo "API: http://127.0.0.1:$port/api/v1/docs (Ctrl-C stops it)"
   wait $server

@@ -118,7 +118,7 @@ def main() -> None:
     try:
         users = build(ctx, args.sessions, now)
         port = free_port()
-        env = {**os.environ, "WATTWALLET_DATABASE_URL": url, "WATTWALLET_API__BACKGROUND": "false"}
+        env = {**os.environ, "WATTWALLET_DATABASE_URL": url}
         wattwallet = Path(sys.executable).with_name("wattwallet")
         server = subprocess.Popen(
             [
