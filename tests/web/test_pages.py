@@ -44,10 +44,14 @@ def test_the_session_cookie_is_httponly_samesite_and_secure_over_https_and_new_a
         assert client.get(f"/c/{number}/").status_code == 200
         second = sign_in(api, client, number, "+919812345678", form_from=f"/c/{number}/")
         assert client.cookies.get("ww_session") != old and "Secure" in second
-    # The earlier session was ended at the new sign-in.
-    with TestClient(api.client.app, base_url="https://testserver", follow_redirects=False) as stale:
-        stale.cookies.set("ww_session", old or "")
-        assert stale.get(f"/c/{number}/").status_code == 303
+        current = client.cookies.get("ww_session") or ""
+        out = client.post("/sign-out", data={"csrf": csrf(client.get(f"/c/{number}/").text)})
+        assert out.status_code == 200 and client.get(f"/c/{number}/").status_code == 303
+    # The earlier sessions were ended: at the new sign-in, and by signing out.
+    for token in (old or "", current):
+        with TestClient(api.client.app, base_url="https://testserver", follow_redirects=False) as stale:
+            stale.cookies.set("ww_session", token)
+            assert stale.get(f"/c/{number}/").status_code == 303
 
 
 def test_a_wrong_otp_is_said_in_telugu_keeps_the_id_not_the_code_and_signs_no_one_in(

@@ -158,6 +158,7 @@ def test_a_disconnected_consumer_recharges_through_the_checkout_and_sees_the_rel
     shot(page, "receipt-desktop-en")
     page.click("nav >> text=Home")
     assert "Supply on" in page.inner_text("main")
+    assert "Supply back on at" in page.inner_text("main")  # the reconnection, followed from home
     page.click("nav >> text=Passbook")
     # The passbook's figures are the ledger's.
     with portal.ctx.store.read() as conn:

@@ -135,3 +135,28 @@ def tracker(ctx: Context, *, service_no: str, intent_id: str) -> Tracker:
         promised_by=paid_at + deadline if paid_at is not None else None,
         reconnect_status=command.status if command is not None else None,
     )
+
+
+def recent_tracker(
+    ctx: Context, *, service_no: str, now: dt.datetime, within: dt.timedelta
+) -> Tracker | None:
+    """The tracker of the newest online recharge paid within `within` that set off a reconnect, for
+    the home page to follow; None when there is none."""
+    i, h = schema.payment_intents, schema.hes_commands
+    with ctx.store.read() as conn:
+        found = conn.execute(
+            sa.select(i.c.id)
+            .where(i.c.service_no == service_no, i.c.paid_at.is_not(None), i.c.paid_at >= now - within)
+            .order_by(i.c.paid_at.desc())
+            .limit(1)
+        ).scalar()
+        if found is None:
+            return None
+        reconnects = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(h)
+            .where(h.c.service_no == service_no, h.c.command == "reconnect", h.c.created_at >= now - within)
+        ).scalar_one()
+    if not reconnects:
+        return None
+    return tracker(ctx, service_no=service_no, intent_id=str(found))

@@ -31,6 +31,8 @@ def home(page: base.Page) -> Response:
         needed = reconnection.amount_needed(
             wallet_paise=wallet.balance, dues_paise=wallet.dues, rules=rt.ctx.policy
         )
+    # After a recharge that reconnects: the tracker, followed from the home page for an hour.
+    track = portal_views.recent_tracker(rt.ctx, service_no=number, now=now, within=dt.timedelta(hours=1))
     in_credit = wallet.balance < 0 and wallet.emergency_credit > 0
     return base.render(
         page,
@@ -42,4 +44,5 @@ def home(page: base.Page) -> Response:
         needed=needed,
         in_credit=in_credit,
         now=now,
+        track=track,
     )
