@@ -2,8 +2,8 @@
 // they are personal), and the offline page when the network is gone.
 "use strict";
 var CACHE = "ww-shell-v1";
-var SHELL = ["/offline", "/static/portal.css", "/static/offline.js", "/static/app.js", "/static/icons/icon-192.png",
-  "/static/fonts/NotoSansTelugu-Regular.ttf", "/static/fonts/NotoSansTelugu-Bold.ttf"];
+// The Telugu font is not pre-cached (400 KB on a first visit); the cache keeps it once a page used it.
+var SHELL = ["/offline", "/static/portal.css", "/static/offline.js", "/static/app.js", "/static/icons/icon-192.png"];
 
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) { return cache.addAll(SHELL); }).then(function () {
@@ -27,6 +27,14 @@ self.addEventListener("fetch", function (event) {
     return;
   }
   if (url.pathname.indexOf("/static/") === 0) {
-    event.respondWith(caches.match(request).then(function (hit) { return hit || fetch(request); }));
+    event.respondWith(caches.match(request).then(function (hit) {
+      return hit || fetch(request).then(function (response) {
+        if (response.ok) {
+          var copy = response.clone();
+          caches.open(CACHE).then(function (cache) { cache.put(request, copy); });
+        }
+        return response;
+      });
+    }));
   }
 });
