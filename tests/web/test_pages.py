@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import Api
 from tests.conftest import AddConnection, table_counts
+from wattwallet.services import sessions
 
 
 def csrf(page: str) -> str:
@@ -105,3 +106,28 @@ def test_a_malformed_mobile_or_a_refused_amount_is_explained_and_writes_nothing(
     refused = client.post(f"/c/{number}/recharge", data={"csrf": token, "amount": "abc"})
     assert refused.status_code in (422, 503)
     assert table_counts(api.ctx.store) == before
+
+
+def test_the_whatsapp_and_app_opt_ins_are_saved_as_the_api_shows_them(
+    api: Api, add_connection: AddConnection
+) -> None:
+    number = add_connection(mobile="+919812345672")
+    client = TestClient(api.client.app, follow_redirects=False)
+    sign_in(api, client, number, "+919812345672")
+    token = csrf(client.get(f"/c/{number}/profile").text)
+    saved = client.post(f"/c/{number}/profile/channels", data={"csrf": token, "whatsapp": "on"})
+    assert saved.status_code == 200 and "Your choices are saved." in saved.text
+    with api.ctx.store.write() as conn:
+        issued = sessions.issue(
+            conn,
+            kind=sessions.CONSUMER,
+            subject="+919812345672",
+            service_no=number,
+            minutes=5,
+            now=api.clock(),
+        )
+    bearer = {"Authorization": f"Bearer {issued.token}"}
+    shown = api.client.get(f"/api/v1/me/connections/{number}/channels", headers=bearer)
+    assert shown.status_code == 200, shown.text
+    enabled = {c["channel"]: c["enabled"] for c in shown.json()["channels"]}
+    assert enabled["whatsapp"] is True and enabled["app"] is False and enabled["sms"] is True

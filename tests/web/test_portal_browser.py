@@ -17,14 +17,18 @@ from wattwallet.domain import clock
 from wattwallet.store import schema
 
 
-def sign_in_by_keyboard(page: Any, portal: Portal, service_no: str, mobile: str) -> None:
+def sign_in_by_keyboard(page: Any, portal: Portal, service_no: str, mobile: str, *, shots: str = "") -> None:
     page.goto(f"{portal.base}/sign-in")
+    if shots:
+        shot(page, f"sign-in-{shots}")
     before = len(portal.gateway.received("sms"))
     # The customer ID field has the focus; nothing below needs a mouse.
     page.keyboard.type(service_no)
     page.keyboard.press("Enter")
     page.wait_for_selector("#otp")
     assert re.search(r"\+91X{6}\d{4}", page.inner_text("main"))
+    if shots:
+        shot(page, f"sign-in-otp-{shots}")
     page.keyboard.type(portal.otp_for(mobile, after=before))
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -76,7 +80,7 @@ def test_sign_in_by_keyboard_then_the_mobile_changes_by_otp_to_the_new_number(
     number = portal.add("1234567890123", mobile="+919876543210", language="te")
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
-    sign_in_by_keyboard(page, portal, number, "+919876543210")
+    sign_in_by_keyboard(page, portal, number, "+919876543210", shots="phone-en")
     assert page.get_attribute("html", "lang") == "te"
     assert "బ్యాలెన్స్" in page.inner_text("main")
     shot(page, "home-phone-te")
@@ -209,10 +213,11 @@ def test_with_javascript_off_the_language_switch_is_remembered_for_the_connectio
     page.click("button:has-text('ఫిర్యాదు చేయండి')")
     assert "నమోదైంది" in page.inner_text("main")
     context.close()
-    # Desktop, Telugu.
-    context = browser.new_context(viewport=DESKTOP)
+    # Desktop, Telugu (a browser that asks for Telugu gets the sign-in pages in Telugu).
+    context = browser.new_context(viewport=DESKTOP, locale="te-IN")
     page = context.new_page()
-    sign_in_by_keyboard(page, portal, number, "+919811122233")
+    sign_in_by_keyboard(page, portal, number, "+919811122233", shots="desktop-te")
+    assert page.get_attribute("html", "lang") == "te"
     shot(page, "home-desktop-te")
     context.close()
 
