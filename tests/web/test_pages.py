@@ -3,15 +3,19 @@ input answered in the reader's language with nothing written, and no telling whi
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import Api
 from tests.conftest import AddConnection, table_counts
+from wattwallet.notify import formatting
 from wattwallet.services import sessions
+from wattwallet.store import schema
 
 
 def csrf(page: str) -> str:
@@ -131,3 +135,27 @@ def test_the_whatsapp_and_app_opt_ins_are_saved_as_the_api_shows_them(
     assert shown.status_code == 200, shown.text
     enabled = {c["channel"]: c["enabled"] for c in shown.json()["channels"]}
     assert enabled["whatsapp"] is True and enabled["app"] is False and enabled["sms"] is True
+
+
+def test_home_says_when_the_meter_stopped_reporting(api: Api, add_connection: AddConnection) -> None:
+    number = add_connection(mobile="+919812345673")
+    client = TestClient(api.client.app, follow_redirects=False)
+    sign_in(api, client, number, "+919812345673")
+    home = client.get(f"/c/{number}/")
+    assert "Last reading: " in home.text  # the register at commissioning counts as the first reading
+    stale = api.clock() - dt.timedelta(days=3)
+    with api.ctx.store.write() as conn:
+        conn.execute(
+            sa.update(schema.prepaid_state)
+            .where(schema.prepaid_state.c.service_no == number)
+            .values(last_read_at=stale)
+        )
+    home = client.get(f"/c/{number}/")
+    assert "Meter not reporting since " + formatting.instant_text(stale, "en") in home.text
+    with api.ctx.store.write() as conn:
+        conn.execute(
+            sa.update(schema.prepaid_state)
+            .where(schema.prepaid_state.c.service_no == number)
+            .values(last_read_at=api.clock() - dt.timedelta(hours=2))
+        )
+    assert "Last reading: " in client.get(f"/c/{number}/").text
