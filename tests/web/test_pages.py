@@ -159,3 +159,14 @@ def test_home_says_when_the_meter_stopped_reporting(api: Api, add_connection: Ad
             .values(last_read_at=api.clock() - dt.timedelta(hours=2))
         )
     assert "Last reading: " in client.get(f"/c/{number}/").text
+
+
+def test_a_mobile_with_several_connections_picks_one(api: Api, add_connection: AddConnection) -> None:
+    first = add_connection(mobile="+919812345674", consumer_name="Home")
+    second = add_connection(mobile="+919812345674", consumer_name="Shop")
+    client = TestClient(api.client.app, follow_redirects=False)
+    sign_in(api, client, first, "+919812345674")
+    picker = client.get("/connections")
+    assert picker.status_code == 200
+    assert f'href="/c/{first}/"' in picker.text and f'href="/c/{second}/"' in picker.text
+    assert "Shop" in client.get(f"/c/{second}/").text
