@@ -67,9 +67,18 @@ for _ in $(seq 50); do grep -q '^export' var/fake-gateway.log 2>/dev/null && bre
 eval "$(grep '^export' var/fake-gateway.log)"
 gateway="http://127.0.0.1:$((port + 1))"
 
+# The stand-in payment gateway's checkout page: the portal sends the browser there, and its "Pay"
+# button calls the real signed webhook before sending the browser back.
+python -m wattwallet.messaging.fake_checkout --port "$((port + 2))" --portal "http://127.0.0.1:$port" \
+  > var/fake-checkout.log &
+checkout_pid=$!
+trap 'kill $gateway_pid $checkout_pid 2>/dev/null || true' EXIT
+for _ in $(seq 50); do grep -q '^export' var/fake-checkout.log 2>/dev/null && break; sleep 0.1; done
+eval "$(grep '^export' var/fake-checkout.log)"
+
 wattwallet serve --port "$port" --log-level warning &
 server=$!
-trap 'kill $server $gateway_pid 2>/dev/null || true' EXIT
+trap 'kill $server $gateway_pid $checkout_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
   curl -sf "http://127.0.0.1:$port/api/v1/openapi.json" >/dev/null && break
   kill -0 $server 2>/dev/null || { echo "wattwallet serve did not start" >&2; exit 1; }
@@ -90,6 +99,12 @@ wattwallet ledger verify
 echo
 echo "Demo ready. Database: var/demo.db; demo sign-ins: var/demo-credentials.json; texts sent: $gateway/_received"
 echo "CLI: WATTWALLET_DATABASE_URL=$WATTWALLET_DATABASE_URL .venv/bin/wattwallet --help"
+echo
+echo "== the consumer portal"
+echo "Portal: http://127.0.0.1:$port/   (English and Telugu; installable as an app)"
+echo "Demo customer ID: 1234567890123 (Lakshmi Devi, Telugu) or 2234567890001 (English)"
+echo "The OTP arrives as an SMS at the stand-in gateway: open $gateway/_received and read the newest sign-in"
+echo "  text (6-digit OTP) to +919876543210 (or +919848012345). Payments go through $WATTWALLET_WEB_CHECKOUT_URL."
 if [ "$serve" = yes ]; then
   echo "API: http://127.0.0.1:$port/api/v1/docs (Ctrl-C stops it)"
   wait $server

@@ -16,6 +16,25 @@ if ! "$python" -c 'import venv, ensurepip' 2>/dev/null; then
   apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null
 fi
 
+# The portal's browser tests drive Debian's chromium (never `playwright install`, which downloads a
+# browser); fonts-noto-core gives it Telugu glyphs for the screenshots. Installed only when missing.
+if ! command -v chromium >/dev/null 2>&1 || [ ! -f /usr/share/fonts/truetype/noto/NotoSansTelugu-Regular.ttf ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "Installing chromium and fonts-noto-core with apt-get (browser tests of the portal)..." >&2
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-core; } >/dev/null
+  else
+    echo "chromium is missing: the portal's browser tests will be skipped (CI=true fails them)." >&2
+  fi
+fi
+
+# axe-core for the portal's accessibility test (injected into pages by Playwright), pinned by
+# tests/web/package-lock.json.
+if [ ! -f "$root/tests/web/node_modules/axe-core/axe.min.js" ] && command -v npm >/dev/null 2>&1; then
+  echo "Installing axe-core (npm ci, tests/web) for the accessibility test..." >&2
+  npm ci --prefix "$root/tests/web" --no-audit --no-fund --silent >/dev/null 2>&1 \
+    || echo "npm ci failed: the accessibility test will be skipped (CI=true fails it)." >&2
+fi
+
 stamp="$venv/.installed-$(cat "$root/requirements.lock" "$root/pyproject.toml" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "Setting up $venv from requirements.lock (first run, or the lock or pyproject.toml changed)..." >&2

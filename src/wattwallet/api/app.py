@@ -18,6 +18,7 @@ from wattwallet import config
 from wattwallet.api import agents, auth, consumer, deliveries, deps, hardening, payments, problems, staff
 from wattwallet.context import Context
 from wattwallet.jobs import background as jobs
+from wattwallet.web import portal
 
 API_PREFIX = "/api/v1"
 # Answers about someone (sign-in, a consumer's own data, staff look-ups, receipts): never cached.
@@ -64,6 +65,7 @@ def create_app(
     page = _docs_page()
     if settings.docs:
         _serve_docs(app, page)
+    portal.mount(app, app.state.runtime)  # the consumer portal at /, after every /api/v1 route
     app.add_middleware(
         hardening.Guard,
         max_body_bytes=settings.max_body_bytes,
