@@ -22,7 +22,15 @@ from wattwallet.store import schema
 READING_LOOKBACK_DAYS = 35
 
 
-def billable_keys(conn: Connection, month: st.Month, *, after: str, limit: int) -> list[str]:
+def billable_keys(
+    conn: Connection,
+    month: st.Month,
+    *,
+    after: str,
+    limit: int,
+    only: str | None = None,
+    upto: str | None = None,
+) -> list[str]:
     """The next `limit` service numbers after `after` of prepaid connections that had the month:
     connected before it ended, and not terminated before it began."""
     c, t = schema.connections, schema.terminations
@@ -31,6 +39,8 @@ def billable_keys(conn: Connection, month: st.Month, *, after: str, limit: int) 
         .select_from(c.outerjoin(t, t.c.service_no == c.c.service_no))
         .where(
             c.c.service_no > after,
+            c.c.service_no == only if only is not None else sa.true(),
+            c.c.service_no <= upto if upto is not None else sa.true(),
             c.c.billing_mode == "prepaid",
             c.c.created_at < month.end_utc(),
             sa.or_(t.c.at.is_(None), t.c.at >= month.start_utc()),
@@ -91,7 +101,7 @@ def _wallet_line(d: sa.Table) -> sa.sql.elements.ColumnElement[bool]:
 def _days(conn: Connection, month: st.Month, first: str, last: str, found: dict[str, st.Inputs]) -> None:
     d, line = schema.daily_deductions, schema.ledger_lines
     query = (
-        sa.select(d.c.service_no, d.c.day, d.c.wh, d.c.amount, d.c.balance_after, d.c.items, d.c.created_at, line.c.amount)
+        sa.select(d.c.service_no, d.c.day, d.c.wh, d.c.amount, d.c.balance_after, d.c["items"], d.c.created_at, line.c.amount)
         .select_from(d.outerjoin(line, _wallet_line(d)))
         .where(d.c.service_no >= first, d.c.service_no <= last, d.c.day >= month.first, d.c.day < month.end)
     )
