@@ -137,3 +137,8 @@ def component_name(component: str, language: str) -> str:
         words.append(":".join(rest))
     text = ", ".join(words) if head == "energy" else " ".join(words)
     return f"{text} ({COMPONENTS['repricing'][language]})" if repricing else text
+
+ADJUSTMENTS: Final[dict[str, dict[str, str]]] = {
+    "wallet.opening": {"en": "Balance brought over", "te": "తీసుకువచ్చిన బ్యాలెన్స్"},
+    "termination.settlement": {"en": "Final settlement", "te": "తుది సెటిల్‌మెంట్"},
+}

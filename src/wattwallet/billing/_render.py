@@ -146,8 +146,9 @@ def page(bill: repo.Bill, *, language: str, settings: bill_settings.BillSettings
         (t("to_dues"), -c["to_dues"], "−" if c["to_dues"] else ""),
         (t("deducted"), -c["deducted"], "−" if c["deducted"] else ""),
     ]
-    if c["adjusted"]:
-        wallet_rows.append((t("adjustments"), c["adjusted"], ""))
+    for adjustment in c["adjustments"]:
+        label = _labels.ADJUSTMENTS.get(adjustment["kind"], {}).get(language, adjustment["memo"])
+        wallet_rows.append((html.escape(label), adjustment["amount"], ""))
     wallet = "".join(f'<tr><td>{label}</td><td class="num">{_money(v)}</td></tr>' for label, v, _ in wallet_rows)
     wallet += f'<tr class="total"><td>{t("closing_balance")}</td><td class="num">{_money(c["closing_balance"])}</td></tr>'
     registers = c["registers"]
@@ -300,15 +301,15 @@ def _chart(daily: list[dict[str, Any]]) -> str:
     if not daily:
         return '<svg width="500" height="20"></svg>'
     width, height, top = 500, 90, max(d["wh"] for d in daily) or 1
-    step = width / max(len(daily), 28)
+    step = width / 31  # a slot for every day of the month, so a gap shows as a gap
     bars = []
     for i, d in enumerate(daily):
         h = round(d["wh"] / top * (height - 14), 1)
         fill = "url(#late)" if d["catch_up"] else "#2e7d32"
-        x = round(i * step + 1, 1)
+        x = round((int(d["day"][8:10]) - 1) * step + 1, 1)
         bars.append(f'<rect x="{x}" y="{height - 12 - h}" width="{round(step - 2, 1)}" height="{h}" fill="{fill}"/>')
-        if i % 5 == 0 or i == len(daily) - 1:
-            day = int(d["day"][8:10])
+        day = int(d["day"][8:10])
+        if day % 5 == 0 or day == 1 or i == len(daily) - 1:
             bars.append(f'<text x="{x}" y="{height - 1}" font-size="7">{day}</text>')
     peak = f'<text x="{width - 2}" y="8" font-size="7" text-anchor="end">max {top / 1000:.1f} kWh</text>'
     pattern = (
