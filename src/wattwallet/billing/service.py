@@ -326,6 +326,11 @@ def listing(ctx: Context, *, service_no: str) -> list[Bill]:
         return repo.listing(conn, service_no=service_no)
 
 
+def replaces_bill_no(bill: Bill) -> str | None:
+    """The number of the revision this one corrects (None for a first issue)."""
+    return repo.bill_number(bill.service_no, bill.month, bill.revision - 1) if bill.revision > 1 else None
+
+
 def by_code(ctx: Context, *, code: str) -> list[Bill]:
     """Bills with this verification code (staff checking a printed bill)."""
     with ctx.store.read() as conn:
