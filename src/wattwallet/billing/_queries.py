@@ -8,6 +8,7 @@ bills cost a few thousand statements.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -101,14 +102,35 @@ def _wallet_line(d: sa.Table) -> sa.sql.elements.ColumnElement[bool]:
 def _days(conn: Connection, month: st.Month, first: str, last: str, found: dict[str, st.Inputs]) -> None:
     d, line = schema.daily_deductions, schema.ledger_lines
     query = (
-        sa.select(d.c.service_no, d.c.day, d.c.wh, d.c.amount, d.c.balance_after, d.c["items"], d.c.created_at, line.c.amount)
+        sa.select(
+            d.c.service_no,
+            d.c.day,
+            d.c.wh,
+            d.c.amount,
+            d.c.balance_after,
+            d.c["items"],
+            sa.type_coerce(d.c.created_at, sa.types.NullType()),  # raw: see _ist_day
+            line.c.amount,
+        )
         .select_from(d.outerjoin(line, _wallet_line(d)))
         .where(d.c.service_no >= first, d.c.service_no <= last, d.c.day >= month.first, d.c.day < month.end)
     )
     for no, day, wh, amount, balance_after, items, created_at, ledger_amount in conn.execute(query):
         inputs = found.get(no)
         if inputs is not None:
-            inputs.days.append(st.DayRow(day, wh, amount, balance_after, items, created_at, ledger_amount))
+            billed_on = _ist_day(created_at)
+            inputs.days.append(st.DayRow(day, wh, amount, balance_after, items, billed_on, ledger_amount))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ist_day(raw: object) -> dt.date:
+    """The IST date of a created_at as the driver returns it, untyped (a whole month of rows shares
+    a few dozen values: one per cycle run, so each is converted once): SQLite's naive UTC text or
+    PostgreSQL's aware datetime."""
+    if isinstance(raw, str):
+        raw = dt.datetime.fromisoformat(raw).replace(tzinfo=dt.UTC)
+    assert isinstance(raw, dt.datetime)
+    return clock.ist_date(raw if raw.tzinfo else raw.replace(tzinfo=dt.UTC))
 
 
 def _later_deductions(

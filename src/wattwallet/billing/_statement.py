@@ -18,8 +18,9 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime as dt
-import json
 from typing import Any
+
+import orjson
 
 from wattwallet.domain import alerts, clock, errors, policy
 
@@ -100,7 +101,7 @@ class DayRow:
     amount: int
     balance_after: int
     items: str  # JSON [[component, paise], ...]
-    created_at: dt.datetime
+    billed_on: dt.date  # the IST date of the cycle that billed it
     ledger_amount: int | None
 
 
@@ -181,6 +182,7 @@ class Statement:
     service_no: str
     month: Month
     content: dict[str, Any]
+    canonical_text: str = ""
 
     @property
     def units_wh(self) -> int:
@@ -203,11 +205,12 @@ class Statement:
         return int(self.content["recharged"])
 
     def canonical(self) -> str:
-        return canonical_json(self.content)
+        return self.canonical_text or canonical_json(self.content)
 
 
 def canonical_json(content: dict[str, Any]) -> str:
-    return json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """Sorted keys, no spaces, UTF-8 as is: the text that is stored and hashed."""
+    return orjson.dumps(content, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _ist_date(at: dt.datetime) -> dt.date:
@@ -225,7 +228,7 @@ def build(inputs: Inputs, month: Month, *, rules: policy.Policy) -> Statement:
     # The month's deductions, by component, from the itemised daily rows.
     components: dict[str, int] = {}
     for row in days:
-        for component, amount in json.loads(row.items):
+        for component, amount in orjson.loads(row.items):
             components[component] = components.get(component, 0) + int(amount)
     ledger_daily = sum(row.ledger_amount or 0 for row in days)
     daily_total = sum(row.amount for row in days)
@@ -309,7 +312,7 @@ def build(inputs: Inputs, month: Month, *, rules: policy.Policy) -> Statement:
             "wh": row.wh,
             "amount": row.amount,
             # Billed later than the next morning: the readings were missing and this is catch-up.
-            "catch_up": _ist_date(row.created_at) > row.day + dt.timedelta(days=1),
+            "catch_up": row.billed_on > row.day + dt.timedelta(days=1),
         }
         for row in days
     ]
@@ -375,7 +378,7 @@ def build(inputs: Inputs, month: Month, *, rules: policy.Policy) -> Statement:
             for h in inputs.held
         ],
     }
-    return Statement(c.service_no, month, content)
+    return Statement(c.service_no, month, content, canonical_json(content))
 
 
 _COMPONENT_ORDER = ("energy:", "tod:", "fixed_charge", "demand_charge", "customer_charge", "electricity_duty")
