@@ -13,15 +13,15 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import pstats
 import datetime as dt
+import pstats
 import random
 import statistics
 import time
 
 import sqlalchemy as sa
-from throwaway import fresh_database, migrated_context  # bench/, beside this script
 
+from throwaway import fresh_database, migrated_context  # bench/, beside this script
 from wattwallet import fleet
 from wattwallet.billing import _render
 from wattwallet.billing import service as bills
@@ -36,7 +36,9 @@ INGEST_BATCH = 5_000
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--connections", type=int, default=100_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--workers", type=int, default=1, help="processes making bills of disjoint ranges")
@@ -55,7 +57,8 @@ def main() -> None:
                 conn.execute(
                     sa.select(schema.meters.c.serial, schema.prepaid_state.c.last_register_wh).select_from(
                         schema.meters.join(
-                            schema.prepaid_state, schema.prepaid_state.c.service_no == schema.meters.c.service_no
+                            schema.prepaid_state,
+                            schema.prepaid_state.c.service_no == schema.meters.c.service_no,
                         )
                     )
                 ).all()
@@ -63,8 +66,11 @@ def main() -> None:
         rng = random.Random(13)
         day = START
         while day <= dt.date(2025, 7, 1):
-            daily_cycle.run(ctx, now=dt.datetime.combine(day, ctx.policy.daily_cycle_time, tzinfo=clock.IST),
-                            workers=args.workers)
+            daily_cycle.run(
+                ctx,
+                now=dt.datetime.combine(day, ctx.policy.daily_cycle_time, tzinfo=clock.IST),
+                workers=args.workers,
+            )
             if day == dt.date(2025, 7, 1):
                 break
             read_at = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0, 15), tzinfo=clock.IST)
@@ -74,7 +80,9 @@ def main() -> None:
                 reading = readings.Reading(serial, read_at, registers[serial])
                 messages.append(ingest.Message(f"{serial}-{read_at:%Y%m%d}", reading))
             for first in range(0, len(messages), INGEST_BATCH):
-                ingest.ingest(ctx, messages[first : first + INGEST_BATCH], now=read_at + dt.timedelta(minutes=5))
+                ingest.ingest(
+                    ctx, messages[first : first + INGEST_BATCH], now=read_at + dt.timedelta(minutes=5)
+                )
             day += dt.timedelta(days=1)
         built = time.perf_counter() - started
         print(f"built {args.connections} connections and lived June through the real cycle in {built:.0f}s")
@@ -95,11 +103,16 @@ def main() -> None:
         )
         again = time.perf_counter()
         second = bills.run_month(ctx, month=JUNE, now=run_at, chunk=args.chunk, workers=args.workers)
-        print(f"second run: {second.created} made, {second.unchanged} unchanged, {time.perf_counter() - again:.2f}s")
+        print(
+            f"second run: {second.created} made, {second.unchanged} unchanged, "
+            f"{time.perf_counter() - again:.2f}s"
+        )
 
         with ctx.store.read() as conn:
             numbers = list(
-                conn.execute(sa.select(schema.bills.c.service_no).order_by(schema.bills.c.id).limit(args.pdfs)).scalars()
+                conn.execute(
+                    sa.select(schema.bills.c.service_no).order_by(schema.bills.c.id).limit(args.pdfs)
+                ).scalars()
             )
         times = []
         for i, service_no in enumerate(numbers):
@@ -110,7 +123,9 @@ def main() -> None:
             times.append((time.perf_counter() - t0) * 1000)
         if times:
             p95 = statistics.quantiles(times, n=20)[-1] if len(times) >= 20 else max(times)
-            print(f"{len(times)} PDFs (first includes loading fonts): median {statistics.median(times):.0f} ms")
+            print(
+                f"{len(times)} PDFs (first includes loading fonts): median {statistics.median(times):.0f} ms"
+            )
             print(f"pdf_p95_ms={p95:.0f}")
         ctx.store.dispose()
         print(f"bills_per_s={report.created / elapsed:.0f}")

@@ -113,7 +113,9 @@ def wallet_lines_in_june(ctx: Context, service_no: str) -> dict[str, int]:
             .select_from(p.join(line, line.c.posting_id == p.c.id))
             .where(p.c.service_no == service_no, line.c.account_code == code)
         ).all()
-        days = dict(conn.execute(sa.select(d.c.posting_id, d.c.day).where(d.c.service_no == service_no)).all())
+        days = dict(
+            conn.execute(sa.select(d.c.posting_id, d.c.day).where(d.c.service_no == service_no)).all()
+        )
     totals: dict[str, int] = {}
     for kind, occurred_at, posting_id, amount in rows:
         when = days[posting_id] if kind == "deduction" else clock.ist_date(occurred_at)

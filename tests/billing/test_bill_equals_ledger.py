@@ -11,7 +11,15 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.billing.conftest import JUNE, RUN_AT, Plan, Simulate, simulate_june, wallet_before, wallet_lines_in_june
+from tests.billing.conftest import (
+    JUNE,
+    RUN_AT,
+    Plan,
+    Simulate,
+    simulate_june,
+    wallet_before,
+    wallet_lines_in_june,
+)
 from tests.conftest import AddConnection, table_counts
 from wattwallet.billing import _statement
 from wattwallet.billing import service as bills
@@ -32,7 +40,10 @@ def check_against_ledger(ctx: Context, service_no: str, *, run_at: dt.datetime |
     june_first = dt.datetime.combine(JUNE.first, dt.time(), tzinfo=clock.IST)
     assert c["opening_balance"] == wallet_before(ctx, service_no, june_first)
     assert c["recharged"] - c["to_dues"] == -ledger.get("recharge", 0)
-    assert c["opening_balance"] + c["recharged"] - c["to_dues"] - c["deducted"] + c["adjusted"] == c["closing_balance"]
+    assert (
+        c["opening_balance"] + c["recharged"] - c["to_dues"] - c["deducted"] + c["adjusted"]
+        == c["closing_balance"]
+    )
     if run_at is not None:  # nothing of July had touched the wallet by the run (July 1's cycle bills June 30)
         assert c["closing_balance"] == wallet_before(ctx, service_no, run_at)
     assert bill.intact()

@@ -20,7 +20,9 @@ def wattwallet(url: str, *args: str) -> Result:
     return CliRunner().invoke(cli.app, list(args), env={"WATTWALLET_DATABASE_URL": url})
 
 
-def test_run_show_and_pdf(ctx: Context, store_url: str, add_connection: AddConnection, tmp_path: Path) -> None:
+def test_run_show_and_pdf(
+    ctx: Context, store_url: str, add_connection: AddConnection, tmp_path: Path
+) -> None:
     service_no = add_connection(language="te")
     simulate_june(ctx, service_no, Plan(daily_kwh={n: 4 for n in range(3, 32)}))
     first = wattwallet(store_url, "bills", "run", "--month", "2025-06")
@@ -35,7 +37,18 @@ def test_run_show_and_pdf(ctx: Context, store_url: str, add_connection: AddConne
     assert "closing balance" in text.output and data["verification_code"] in text.output
     for language in ("te", "en"):
         out = tmp_path / f"bill-{language}.pdf"
-        made = wattwallet(store_url, "bills", "pdf", service_no, "--month", "2025-06", "--language", language, "-o", str(out))
+        made = wattwallet(
+            store_url,
+            "bills",
+            "pdf",
+            service_no,
+            "--month",
+            "2025-06",
+            "--language",
+            language,
+            "-o",
+            str(out),
+        )
         assert made.exit_code == 0, made.output
         assert out.read_bytes().startswith(b"%PDF")
 
@@ -54,7 +67,10 @@ def test_bad_input_exits_2_and_writes_nothing(
         (("bills", "run", "--month", "2025-05", "--connection", service_no), "bill_month_before_connection"),
         (("bills", "show", "9999999999999", "--month", "2025-06"), "unknown_connection"),
         (("bills", "show", service_no, "--month", "2025-06"), "bill_not_found"),
-        (("bills", "pdf", service_no, "--month", "2025-06", "--language", "hi", "-o", str(out)), "bill_language_invalid"),
+        (
+            ("bills", "pdf", service_no, "--month", "2025-06", "--language", "hi", "-o", str(out)),
+            "bill_language_invalid",
+        ),
         (("bills", "pdf", service_no, "--month", "2025-06", "-o", str(out)), "bill_not_found"),
     ]
     for args, code in cases:

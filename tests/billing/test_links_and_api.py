@@ -96,7 +96,9 @@ def test_links_verify_exactly() -> None:
     assert _links.verify(b"x" * 32, token, today=dt.date(2025, 7, 1)) is None
 
 
-def test_the_consumer_lists_and_downloads_only_their_own_bills(api: Api, add_connection: AddConnection) -> None:
+def test_the_consumer_lists_and_downloads_only_their_own_bills(
+    api: Api, add_connection: AddConnection
+) -> None:
     mine = bill_of(api.ctx, add_connection, mobile="+919876500001")
     theirs = bill_of(api.ctx, add_connection, mobile="+919876500002")
     token = api.consumer_token(mine.service_no, "+919876500001")
@@ -111,7 +113,9 @@ def test_the_consumer_lists_and_downloads_only_their_own_bills(api: Api, add_con
     for path in (f"{theirs.service_no}/bills", f"{theirs.service_no}/bills/2025-06.pdf"):
         other = api.client.get(f"/api/v1/me/connections/{path}", headers=bearer(token))
         assert other.status_code == 404 and other.json()["code"] == "connection_not_found"
-    missing = api.client.get(f"/api/v1/me/connections/{mine.service_no}/bills/2025-05.pdf", headers=bearer(token))
+    missing = api.client.get(
+        f"/api/v1/me/connections/{mine.service_no}/bills/2025-05.pdf", headers=bearer(token)
+    )
     assert missing.status_code == 404 and missing.json()["code"] == "bill_not_found"
     bad = api.client.get(
         f"/api/v1/me/connections/{mine.service_no}/bills/2025-06.pdf?language=hi", headers=bearer(token)
@@ -140,16 +144,27 @@ def test_bad_requests_name_their_error_and_write_nothing(ctx: Context, add_conne
     bill = bill_of(ctx, add_connection)
     before = table_counts(ctx.store)
     cases = [
-        (lambda: bills.run_month(ctx, month=bills.Month(dt.date(2025, 7, 1)), now=RUN_AT), "bill_month_not_over"),
+        (
+            lambda: bills.run_month(ctx, month=bills.Month(dt.date(2025, 7, 1)), now=RUN_AT),
+            "bill_month_not_over",
+        ),
         (lambda: bills.parse_month("2025-13"), "bill_month_invalid"),
         (lambda: bills.parse_month("June"), "bill_month_invalid"),
-        (lambda: bills.run_one(ctx, service_no="9999999999999", month=JUNE, now=RUN_AT), "unknown_connection"),
         (
-            lambda: bills.run_one(ctx, service_no=bill.service_no, month=bills.Month(dt.date(2025, 5, 1)), now=RUN_AT),
+            lambda: bills.run_one(ctx, service_no="9999999999999", month=JUNE, now=RUN_AT),
+            "unknown_connection",
+        ),
+        (
+            lambda: bills.run_one(
+                ctx, service_no=bill.service_no, month=bills.Month(dt.date(2025, 5, 1)), now=RUN_AT
+            ),
             "bill_month_before_connection",
         ),
         (lambda: bills.parse_language("hi"), "bill_language_invalid"),
-        (lambda: bills.show(ctx, service_no=bill.service_no, month=bills.Month(dt.date(2025, 5, 1))), "bill_not_found"),
+        (
+            lambda: bills.show(ctx, service_no=bill.service_no, month=bills.Month(dt.date(2025, 5, 1))),
+            "bill_not_found",
+        ),
         (lambda: bills.open_link(ctx, "x" * 23, now=RUN_AT), "bill_link_invalid"),
     ]
     for call, code in cases:

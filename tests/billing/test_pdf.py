@@ -66,7 +66,9 @@ def telugu_runs(data: bytes) -> list[list[int]]:
     runs: list[list[int]] = []
     for page in reader.pages:
         fonts = page["/Resources"]["/Font"]
-        telugu = {name.lstrip("/") for name, f in fonts.items() if "Telugu" in str(f.get_object()["/BaseFont"])}
+        telugu = {
+            name.lstrip("/") for name, f in fonts.items() if "Telugu" in str(f.get_object()["/BaseFont"])
+        }
         content = page.get_contents().get_data().decode("latin-1")
         font = None  # the font set by the last Tf: it carries over to every TJ after it
         for found in re.finditer(r"/(\S+) [\d.]+ Tf|\[(.*?)\] TJ", content, flags=re.S):
@@ -105,7 +107,7 @@ def test_telugu_is_shaped_as_harfbuzz_shapes_it_with_the_bundled_font(ctx: Conte
     assert runs, "no text in the bundled Telugu font: the page fell back to another font"
     assert all(0 not in run for run in runs), "a .notdef glyph (a box) in the Telugu text"
     words = {w for key in ALWAYS for w in _labels.LABELS[key]["te"].split() if TELUGU.search(w)}
-    words |= set("లక్ష్మి దేవి".split())
+    words |= {"లక్ష్మి", "దేవి"}
     missing = []
     pieces = {p for w in words for p in re.split(r"[^\u0C00-\u0C7F\u200C\u200D]+", w) if TELUGU.search(p)}
     for clean in sorted(pieces):
@@ -122,7 +124,10 @@ def test_telugu_is_shaped_as_harfbuzz_shapes_it_with_the_bundled_font(ctx: Conte
 def test_the_pdf_text_carries_the_bills_figures(ctx: Context, bill: bills.Bill) -> None:
     c = bill.content
     for language in ("en", "te"):
-        text = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(bills.pdf(ctx, bill, language=language))).pages)
+        text = "".join(
+            p.extract_text()
+            for p in pypdf.PdfReader(io.BytesIO(bills.pdf(ctx, bill, language=language))).pages
+        )
         for figure in (
             bill.bill_no,
             bill.service_no,
@@ -134,7 +139,9 @@ def test_the_pdf_text_carries_the_bills_figures(ctx: Context, bill: bills.Bill) 
             *(money.inr(x["amount"]) for x in c["components"]),
         ):
             assert figure in text, f"{figure} not in the {language} PDF"
-    english = "".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(bills.pdf(ctx, bill, language="en"))).pages)
+    english = "".join(
+        p.extract_text() for p in pypdf.PdfReader(io.BytesIO(bills.pdf(ctx, bill, language="en"))).pages
+    )
     assert "Short-bill deductions" in english and "Total deducted" in english and "1912" in english
 
 
@@ -147,12 +154,16 @@ def test_each_language_renders_to_images_for_review(ctx: Context, bill: bills.Bi
         pdf.write_bytes(bills.pdf(ctx, bill, language=language))
         for old in IMAGES.glob(f"bill-{language}-*.png"):
             old.unlink()
-        subprocess.run(["pdftoppm", "-png", "-r", "80", str(pdf), str(IMAGES / f"bill-{language}")], check=True)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "80", str(pdf), str(IMAGES / f"bill-{language}")], check=True
+        )
         pages = sorted(IMAGES.glob(f"bill-{language}-*.png"))
         assert pages and all(p.stat().st_size > 10_000 for p in pages)
 
 
-def test_renders_are_cached_and_the_cache_is_keyed_by_content_and_language(ctx: Context, bill: bills.Bill) -> None:
+def test_renders_are_cached_and_the_cache_is_keyed_by_content_and_language(
+    ctx: Context, bill: bills.Bill
+) -> None:
     _render.clear_cache()
     first = bills.pdf(ctx, bill, language="en")
     assert bills.pdf(ctx, bill, language="en") is first

@@ -18,7 +18,7 @@ public = APIRouter(tags=["bills"])
 mine = APIRouter(prefix="/me", tags=["consumer"])
 staff_router = APIRouter(prefix="/staff", tags=["staff"])
 
-PDF = {200: {"content": {"application/pdf": {}}, "description": "The bill as a PDF"}}
+PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}, "description": "The bill as a PDF"}}
 MonthPath = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM", examples=["2025-06"])]
 LanguageQuery = Annotated[
     str | None, Query(pattern=r"^(en|te)$", description="en or te (default: the consumer's language)")
@@ -138,7 +138,9 @@ def staff_bill(rt: deps.RuntimeDep, service_no: str, month: MonthPath) -> StaffB
 @access.route(staff_router, "GET", "/bills/verify/{code}", *_READERS)
 def staff_verify(
     rt: deps.RuntimeDep,
-    code: Annotated[str, Path(pattern=r"^[A-Za-z2-7]{4}-[A-Za-z2-7]{4}$", description="As printed: XXXX-XXXX")],
+    code: Annotated[
+        str, Path(pattern=r"^[A-Za-z2-7]{4}-[A-Za-z2-7]{4}$", description="As printed: XXXX-XXXX")
+    ],
 ) -> list[BillSummary]:
     """The bills a printed verification code belongs to (normally one): is this paper genuine?"""
     return [BillSummary.of(b) for b in bills.by_code(rt.ctx, code=code)]

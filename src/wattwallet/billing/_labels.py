@@ -18,7 +18,10 @@ LABELS: Final[dict[str, dict[str, str]]] = {
     "category": {"en": "Category", "te": "కేటగిరీ"},
     "load": {"en": "Sanctioned load", "te": "మంజూరైన లోడ్"},
     "meter": {"en": "Meter", "te": "మీటర్"},
-    "revision": {"en": "Corrected bill, revision {n}: replaces {old}", "te": "సవరించిన బిల్లు, సవరణ {n}: {old} స్థానంలో"},
+    "revision": {
+        "en": "Corrected bill, revision {n}: replaces {old}",
+        "te": "సవరించిన బిల్లు, సవరణ {n}: {old} స్థానంలో",
+    },
     "consumption": {"en": "Consumption", "te": "వినియోగం"},
     "opening_register": {"en": "Opening register", "te": "ప్రారంభ రీడింగ్"},
     "closing_register": {"en": "Closing register", "te": "ముగింపు రీడింగ్"},
@@ -137,6 +140,7 @@ def component_name(component: str, language: str) -> str:
         words.append(":".join(rest))
     text = ", ".join(words) if head == "energy" else " ".join(words)
     return f"{text} ({COMPONENTS['repricing'][language]})" if repricing else text
+
 
 ADJUSTMENTS: Final[dict[str, dict[str, str]]] = {
     "wallet.opening": {"en": "Balance brought over", "te": "తీసుకువచ్చిన బ్యాలెన్స్"},

@@ -96,7 +96,9 @@ def inputs_for(
 
 def _wallet_line(d: sa.Table) -> sa.sql.elements.ColumnElement[bool]:
     line = schema.ledger_lines
-    return sa.and_(line.c.posting_id == d.c.posting_id, line.c.account_code == sa.literal("wallet:") + d.c.service_no)
+    return sa.and_(
+        line.c.posting_id == d.c.posting_id, line.c.account_code == sa.literal("wallet:") + d.c.service_no
+    )
 
 
 def _days(conn: Connection, month: st.Month, first: str, last: str, found: dict[str, st.Inputs]) -> None:
@@ -153,7 +155,15 @@ def _lines(conn: Connection, month: st.Month, first: str, last: str, found: dict
     the month (recharges, short bills, released holds, dues, settlements)."""
     p, line = schema.ledger_postings, schema.ledger_lines
     query = (
-        sa.select(p.c.service_no, p.c.kind, p.c.occurred_at, p.c.reference, p.c.memo, line.c.account_code, line.c.amount)
+        sa.select(
+            p.c.service_no,
+            p.c.kind,
+            p.c.occurred_at,
+            p.c.reference,
+            p.c.memo,
+            line.c.account_code,
+            line.c.amount,
+        )
         .select_from(p.join(line, line.c.posting_id == p.c.id))
         .where(
             p.c.service_no >= first,
@@ -255,7 +265,9 @@ def _short_bills(
 def _held(conn: Connection, month: st.Month, first: str, last: str, found: dict[str, st.Inputs]) -> None:
     h = schema.held_consumption
     query = (
-        sa.select(h.c.service_no, h.c.kind, h.c.from_date, h.c.to_date, h.c.from_register_wh, h.c.to_register_wh)
+        sa.select(
+            h.c.service_no, h.c.kind, h.c.from_date, h.c.to_date, h.c.from_register_wh, h.c.to_register_wh
+        )
         .where(
             h.c.service_no >= first,
             h.c.service_no <= last,

@@ -64,8 +64,8 @@ class _Renderer:
     """WeasyPrint's font configuration and the parsed stylesheet, made once per process."""
 
     def __init__(self) -> None:
-        import weasyprint  # noqa: PLC0415 - loads Pango; only processes that render pay for it
-        from weasyprint.text.fonts import FontConfiguration  # noqa: PLC0415
+        import weasyprint
+        from weasyprint.text.fonts import FontConfiguration
 
         self.weasyprint = weasyprint
         self.fonts = FontConfiguration()
@@ -149,8 +149,11 @@ def page(bill: repo.Bill, *, language: str, settings: bill_settings.BillSettings
     for adjustment in c["adjustments"]:
         label = _labels.ADJUSTMENTS.get(adjustment["kind"], {}).get(language, adjustment["memo"])
         wallet_rows.append((html.escape(label), adjustment["amount"], ""))
-    wallet = "".join(f'<tr><td>{label}</td><td class="num">{_money(v)}</td></tr>' for label, v, _ in wallet_rows)
-    wallet += f'<tr class="total"><td>{t("closing_balance")}</td><td class="num">{_money(c["closing_balance"])}</td></tr>'
+    wallet = "".join(
+        f'<tr><td>{label}</td><td class="num">{_money(v)}</td></tr>' for label, v, _ in wallet_rows
+    )
+    closing = _money(c["closing_balance"])
+    wallet += f'<tr class="total"><td>{t("closing_balance")}</td><td class="num">{closing}</td></tr>'
     registers = c["registers"]
     consumption = [
         (t("opening_register"), _register(registers["opening"], t, language)),
@@ -170,7 +173,7 @@ def page(bill: repo.Bill, *, language: str, settings: bill_settings.BillSettings
 
     # Deductions by component.
     comp_rows = "".join(
-        f'<tr><td>{e(_labels.component_name(item["component"], language))}</td>'
+        f"<tr><td>{e(_labels.component_name(item['component'], language))}</td>"
         f'<td class="num">{_money(item["amount"])}</td></tr>'
         for item in c["components"]
     )
@@ -186,7 +189,7 @@ def page(bill: repo.Bill, *, language: str, settings: bill_settings.BillSettings
         )
         body = "".join(
             f"<tr><td>{e(formatting.instant_text(dt.datetime.fromisoformat(r['paid_at']), language))}</td>"
-            f"<td>{e(_labels.CHANNELS.get(r['channel'], {}).get(language, r['channel']))} · {e(r['reference'])}</td>"
+            f"<td>{e(_channel(r['channel'], language))} · {e(r['reference'])}</td>"
             f'<td class="num">{_money(r["amount"])}</td><td class="num">{_money(r["to_dues"])}</td>'
             f'<td class="num">{_money(r["to_wallet"])}</td></tr>'
             for r in c["recharges"]
@@ -203,15 +206,20 @@ def page(bill: repo.Bill, *, language: str, settings: bill_settings.BillSettings
         (t("dues_added"), dues["added"]),
     ]
     dues_html = "".join(f'<tr><td>{a}</td><td class="num">{_money(b)}</td></tr>' for a, b in dues_rows)
-    dues_html += f'<tr class="total"><td>{t("dues_left")}</td><td class="num">{_money(dues["closing"])}</td></tr>'
-    dues_html += f'<tr><td>{t("emergency")}</td><td class="num">{_money(c["emergency_credit_used"])}</td></tr>'
+    dues_html += (
+        f'<tr class="total"><td>{t("dues_left")}</td><td class="num">{_money(dues["closing"])}</td></tr>'
+    )
+    dues_html += (
+        f'<tr><td>{t("emergency")}</td><td class="num">{_money(c["emergency_credit_used"])}</td></tr>'
+    )
     compare = [
         (t("this_month"), {"units_wh": c["units_wh"], "amount": c["deducted"]}),
         (t("last_month"), c["last_month"]),
         (t("last_year"), c["last_year"]),
     ]
+    units = t("units_short")
     compare_html = "".join(
-        f'<tr><td>{a}</td><td class="num">{"—" if b is None else _units(b["units_wh"]) + " " + t("units_short")}</td>'
+        f'<tr><td>{a}</td><td class="num">{"—" if b is None else _units(b["units_wh"]) + " " + units}</td>'
         f'<td class="num">{"—" if b is None else _money(b["amount"])}</td></tr>'
         for a, b in compare
     )
@@ -273,6 +281,10 @@ class _Words:
         return html.escape(text.format(**values) if values else text)
 
 
+def _channel(code: str, language: str) -> str:
+    return _labels.CHANNELS.get(code, {}).get(language, code)
+
+
 def _money(paise: int) -> str:
     return html.escape(money.inr(paise))
 
@@ -307,7 +319,9 @@ def _chart(daily: list[dict[str, Any]]) -> str:
         h = round(d["wh"] / top * (height - 14), 1)
         fill = "url(#late)" if d["catch_up"] else "#2e7d32"
         x = round((int(d["day"][8:10]) - 1) * step + 1, 1)
-        bars.append(f'<rect x="{x}" y="{height - 12 - h}" width="{round(step - 2, 1)}" height="{h}" fill="{fill}"/>')
+        bars.append(
+            f'<rect x="{x}" y="{height - 12 - h}" width="{round(step - 2, 1)}" height="{h}" fill="{fill}"/>'
+        )
         day = int(d["day"][8:10])
         if day % 5 == 0 or day == 1 or i == len(daily) - 1:
             bars.append(f'<text x="{x}" y="{height - 1}" font-size="7">{day}</text>')

@@ -43,7 +43,9 @@ class Bill:
     def intact(self) -> bool:
         """Whether the stored content still hashes to the stored hash and code."""
         digest = content_hash(st.canonical_json(self.content))
-        return digest == self.content_hash and verification_code(self.bill_no, digest) == self.verification_code
+        return (
+            digest == self.content_hash and verification_code(self.bill_no, digest) == self.verification_code
+        )
 
 
 def bill_number(service_no: str, month: st.Month, revision: int) -> str:

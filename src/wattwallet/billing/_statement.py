@@ -304,7 +304,9 @@ def build(inputs: Inputs, month: Month, *, rules: policy.Policy) -> Statement:
     lowest = min([opening, closing, *(row.balance_after for row in days)])
     recent = [row.amount for row in days][-rules.adc_window_days :]
     adc = alerts.average_daily(
-        recent=recent, default=alerts.default_adc(category=c.category, load_w=c.load_w, rules=rules), rules=rules
+        recent=recent,
+        default=alerts.default_adc(category=c.category, load_w=c.load_w, rules=rules),
+        rules=rules,
     )
     daily = [
         {

@@ -280,7 +280,11 @@ def _run_in_processes(
     url = ctx.store.engine.url.render_as_string(hide_password=False)
     jobs = [(url, ctx.tariffs, ctx.policy, month.first, now, revise, chunk, lo, hi) for lo, hi in ranges]
     ctx.store.dispose()
-    method = "fork" if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    method = (
+        "fork"
+        if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+        else "spawn"
+    )
     with multiprocessing.get_context(method).Pool(len(jobs)) as pool:
         parts = pool.starmap(_worker, jobs)
     total = RunReport(str(month))
@@ -303,7 +307,9 @@ def _worker(
     store = db.Store.from_url(url)
     try:
         ctx = Context(store=store, tariffs=book, policy=rules)
-        return _run_range(ctx, month=Month(first), now=now, revise=revise, chunk=chunk, after=after, upto=upto)
+        return _run_range(
+            ctx, month=Month(first), now=now, revise=revise, chunk=chunk, after=after, upto=upto
+        )
     finally:
         store.dispose()
 
@@ -359,5 +365,3 @@ def open_link(ctx: Context, token: str, *, now: dt.datetime) -> Bill:
     if found is None:
         raise BillLinkInvalid("this bill link is not valid or has expired; sign in to see your bills")
     return found
-
-

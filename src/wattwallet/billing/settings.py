@@ -15,13 +15,15 @@ class BillSettings(BaseSettings):
 
     link_secret: SecretStr | None = Field(
         None,
-        description="Key the SMS bill links are signed with (HMAC-SHA256); unset: a random key kept in the store",
+        description="Key the SMS bill links are signed with (HMAC-SHA256); unset: a random key in the store",
     )
     # The defaults name the bodies; their addresses are the DISCOM's to give (not guessed here).
     forum_name: str = Field(
         "Consumer Grievance Redressal Forum (CGRF) of the DISCOM", description="The consumer grievance forum"
     )
-    forum_address: str = Field("(address not configured: WATTWALLET_BILLS__FORUM_ADDRESS)", description="Its address")
+    forum_address: str = Field(
+        "(address not configured: WATTWALLET_BILLS__FORUM_ADDRESS)", description="Its address"
+    )
     ombudsman_name: str = Field("Vidyut Ombudsman, Andhra Pradesh", description="The electricity ombudsman")
     ombudsman_address: str = Field(
         "(address not configured: WATTWALLET_BILLS__OMBUDSMAN_ADDRESS)", description="Its address"

@@ -11,7 +11,9 @@ from wattwallet.billing import service as bills
 from wattwallet.commands import common
 from wattwallet.domain import clock, money
 
-app = typer.Typer(help="Monthly e-bills: the statement of each prepaid connection's month.", no_args_is_help=True)
+app = typer.Typer(
+    help="Monthly e-bills: the statement of each prepaid connection's month.", no_args_is_help=True
+)
 
 MonthOption = Annotated[str, typer.Option("--month", help="The month, YYYY-MM (it must be over).")]
 
@@ -24,7 +26,8 @@ def bills_run(
         str | None, typer.Option("--connection", help="Only this service number (default: every one).")
     ] = None,
     revise: Annotated[
-        bool, typer.Option("--revise", help="Issue a new revision of bills that no longer agree with the ledger.")
+        bool,
+        typer.Option("--revise", help="Issue a new revision of bills that no longer agree with the ledger."),
     ] = False,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Processes sharing the run.")] = 1,
     as_json: common.JsonOption = False,
@@ -44,7 +47,11 @@ def bills_run(
     typer.echo(
         f"bills of {report.month}: {report.connections} connections, {report.created} new, "
         f"{report.revised} revised, {report.unchanged} unchanged"
-        + (f", {report.stale} no longer agree with the ledger (--revise issues corrections)" if report.stale else "")
+        + (
+            f", {report.stale} no longer agree with the ledger (--revise issues corrections)"
+            if report.stale
+            else ""
+        )
     )
 
 
@@ -79,8 +86,12 @@ def bills_show(
         common.echo_json(_as_dict(bill))
         return
     c = bill.content
-    typer.echo(f"{bill.bill_no}  {c['consumer_name']}  {c['category']}  {bill.month}  revision {bill.revision}")
-    typer.echo(f"  units {bill.units_wh / 1000:.3f} over {c['days_billed']} days ({c['catch_up_days']} caught up)")
+    typer.echo(
+        f"{bill.bill_no}  {c['consumer_name']}  {c['category']}  {bill.month}  revision {bill.revision}"
+    )
+    typer.echo(
+        f"  units {bill.units_wh / 1000:.3f} over {c['days_billed']} days ({c['catch_up_days']} caught up)"
+    )
     typer.echo(f"  opening balance {money.inr(c['opening_balance']):>14}")
     typer.echo(f"  recharged       {money.inr(c['recharged']):>14}  (to dues {money.inr(c['to_dues'])})")
     for item in c["components"]:

@@ -68,7 +68,8 @@ class Policy(BaseModel):
 
     # Monthly e-bills (§6)
     bill_run_time: dt.time = Field(
-        dt.time(7, 0), description="The month's e-bills are made on the 1st at this time, IST (after the cycle)"
+        dt.time(7, 0),
+        description="The month's e-bills are made on the 1st at this time, IST (after the cycle)",
     )
     bill_link_days: int = Field(60, gt=0, description="A bill's SMS link opens its PDF for this many days")
 

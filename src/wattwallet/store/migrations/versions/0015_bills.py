@@ -47,7 +47,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_bills")),
         sa.UniqueConstraint("bill_no", name=op.f("uq_bills_bill_no")),
-        sa.UniqueConstraint("service_no", "month", "revision", name=op.f("uq_bills_service_no_month_revision")),
+        sa.UniqueConstraint(
+            "service_no", "month", "revision", name=op.f("uq_bills_service_no_month_revision")
+        ),
         sa.CheckConstraint("revision >= 1", name=op.f("ck_bills_revision_positive")),
         sa.CheckConstraint("language IN ('en', 'te')", name=op.f("ck_bills_language")),
     )
