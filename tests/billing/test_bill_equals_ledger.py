@@ -143,3 +143,26 @@ def test_any_month_of_readings_recharges_dues_and_short_bills(
     before = table_counts(ctx.store)
     assert bills.run_one(ctx, service_no=service_no, month=JUNE, now=RUN_AT).unchanged == 1
     assert table_counts(ctx.store) == before
+
+
+def test_a_connection_whose_readings_the_cycle_has_not_billed_waits(
+    ctx: Context, add_connection: AddConnection
+) -> None:
+    service_no = add_connection()
+    simulate_june(ctx, service_no, Plan(daily_kwh={n: 4 for n in range(3, 31)}, read_july_first=False))
+    with ctx.store.read() as conn:
+        meter = conn.execute(
+            sa.select(schema.meters.c.serial).where(schema.meters.c.service_no == service_no)
+        ).scalar_one()
+    # The reading that ends June is in, but the job runs before the cycle has billed it.
+    midnight = dt.datetime(2025, 7, 1, 0, 15, tzinfo=clock.IST)
+    readings.record(ctx, [readings.parse(meter_serial=meter, read_at=midnight, kwh=200)], now=midnight)
+    with pytest.raises(bills.CycleNotFinished):
+        bills.run_scheduled(ctx, now=RUN_AT, events=[])
+    assert bills.listing(ctx, service_no=service_no) == []
+    daily_cycle.run(ctx, now=RUN_AT)
+    events: list[dict[str, object]] = []
+    bills.run_scheduled(ctx, now=RUN_AT + dt.timedelta(minutes=5), events=events)
+    [line] = events
+    assert line["type"] == "bill" and line["month"] == "2025-06" and line["connection"] == service_no
+    check_against_ledger(ctx, service_no, run_at=None)

@@ -18,7 +18,9 @@ public = APIRouter(tags=["bills"])
 mine = APIRouter(prefix="/me", tags=["consumer"])
 staff_router = APIRouter(prefix="/staff", tags=["staff"])
 
-PDF: dict[int | str, dict[str, Any]] = {200: {"content": {"application/pdf": {}}, "description": "The bill as a PDF"}}
+PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "The bill as a PDF"}
+}
 MonthPath = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM", examples=["2025-06"])]
 LanguageQuery = Annotated[
     str | None, Query(pattern=r"^(en|te)$", description="en or te (default: the consumer's language)")

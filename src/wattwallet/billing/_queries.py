@@ -82,6 +82,7 @@ def inputs_for(
         book = books[no]
         connected = st.Connection(no, name, category, load_w, serial, language, clock.ist_date(created_at))
         found[no] = st.Inputs(connection=connected, wallet_now=book.wallet, dues_now=book.dues)
+    _pending(conn, month, first, last, found)
     _days(conn, month, first, last, found)
     _later_deductions(conn, month, first, last, found)
     _lines(conn, month, first, last, found)
@@ -92,6 +93,26 @@ def inputs_for(
     _short_bills(conn, month, first, last, found, short_bill_days)
     _held(conn, month, first, last, found)
     return found
+
+
+def _pending(conn: Connection, month: st.Month, first: str, last: str, found: dict[str, st.Inputs]) -> None:
+    """Connections whose readings up to the month's end are in but not yet billed by the cycle (a
+    bill made now would miss days: it waits until the cycle has run)."""
+    s, c = schema.prepaid_state, schema.connections
+    query = (
+        sa.select(s.c.service_no)
+        .select_from(s.join(c, c.c.service_no == s.c.service_no))
+        .where(
+            s.c.service_no >= first,
+            s.c.service_no <= last,
+            s.c.billed_through < month.end,
+            s.c.last_read_date > s.c.billed_through,
+            c.c.state != "terminated",
+        )
+    )
+    for no in conn.execute(query).scalars():
+        if no in found:
+            found[no].cycle_pending = True
 
 
 def _wallet_line(d: sa.Table) -> sa.sql.elements.ColumnElement[bool]:

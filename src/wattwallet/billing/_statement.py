@@ -164,6 +164,8 @@ class Inputs:
     wallet_now: int
     dues_now: int
     days: list[DayRow] = dataclasses.field(default_factory=list)
+    # A reading of the month is in but the daily cycle has not billed it yet: not billable now.
+    cycle_pending: bool = False
     later_deductions: int = 0  # wallet lines of deductions of days after the month
     lines: list[PostingLine] = dataclasses.field(default_factory=list)  # occurred in or after the month
     recharges: list[Recharge] = dataclasses.field(default_factory=list)

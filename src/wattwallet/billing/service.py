@@ -74,10 +74,11 @@ class RunReport:
     revised: int = 0
     unchanged: int = 0
     stale: int = 0  # stored bills that no longer agree with the ledger (not revised: revise=False)
+    pending: int = 0  # readings of the month not yet billed by the daily cycle: no bill yet
     chunks: int = 0
 
     def add(self, other: RunReport) -> None:
-        for name in ("connections", "created", "revised", "unchanged", "stale", "chunks"):
+        for name in ("connections", "created", "revised", "unchanged", "stale", "pending", "chunks"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
@@ -122,6 +123,23 @@ def run_month(
     if workers > 1:
         return _run_in_processes(ctx, month=month, now=now, revise=revise, chunk=chunk, workers=workers)
     return _run_range(ctx, month=month, now=now, revise=revise, chunk=chunk, events=events)
+
+
+class CycleNotFinished(errors.WattWalletError):
+    """Some connections' readings of the month were not billed yet: the job is tried again later."""
+
+    code = "bill_cycle_not_finished"
+
+
+def run_scheduled(ctx: Context, *, now: dt.datetime, events: list[dict[str, Any]]) -> RunReport:
+    """The job of the 1st: last month's bills. Raises CycleNotFinished (after making every bill it
+    could) while the day's cycle has not billed everyone, so the worker runs it again later."""
+    report = run_month(ctx, month=previous_month(now), now=now, events=events)
+    if report.pending:
+        raise CycleNotFinished(
+            f"{report.pending} connections wait for the daily cycle", pending=report.pending
+        )
+    return report
 
 
 def run_one(
@@ -194,6 +212,9 @@ def _one_chunk(
         if no not in inputs:
             continue
         report.connections += 1
+        if inputs[no].cycle_pending:
+            report.pending += 1
+            continue
         statement = st.build(inputs[no], month, rules=ctx.policy)
         before = stored.get(no)
         language = inputs[no].connection.language

@@ -52,6 +52,7 @@ def bills_run(
             if report.stale
             else ""
         )
+        + (f", {report.pending} wait for the daily cycle to bill their readings" if report.pending else "")
     )
 
 

@@ -70,7 +70,7 @@ def run(ctx: Context, job: str, *, now: dt.datetime, events: Events) -> None:
     runners: dict[str, Callable[[], object]] = {
         DAILY_CYCLE: lambda: daily_cycle.run(ctx, now=now, emit=events.append, workers=ctx.cycle_workers),
         TERMINATIONS: lambda: termination.run(ctx, now=now, events=events),
-        BILLS: lambda: bills.run_month(ctx, month=bills.previous_month(now), now=now, events=events),
+        BILLS: lambda: bills.run_scheduled(ctx, now=now, events=events),
         NOTICES: lambda: short_bills.run_notices(ctx, now=now, events=events),
         WINDOW: lambda: disconnections.run(ctx, now=now, events=events),
         DISPATCH: lambda: lifecycle.dispatch(ctx, now=now, events=events),
