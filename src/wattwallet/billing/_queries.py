@@ -115,44 +115,34 @@ def _pending(conn: Connection, month: st.Month, first: str, last: str, found: di
             found[no].cycle_pending = True
 
 
-IDS_PER_QUERY = 5_000
-
-
-def _wallet_amounts(conn: Connection, posting_ids: list[int]) -> dict[int, int]:
-    """The wallet line of each posting (a deduction has exactly one), looked up by posting id in
-    batches: an index probe each, where a join let the planner scan the whole lines table."""
+def _wallet_line(d: sa.Table) -> sa.sql.elements.ColumnElement[bool]:
     line = schema.ledger_lines
-    found: dict[int, int] = {}
-    for first in range(0, len(posting_ids), IDS_PER_QUERY):
-        query = sa.select(line.c.posting_id, line.c.amount).where(
-            line.c.posting_id.in_(posting_ids[first : first + IDS_PER_QUERY]),
-            line.c.account_code.startswith("wallet:", autoescape=True),
-        )
-        found.update(conn.execute(query).all())
-    return found
+    return sa.and_(
+        line.c.posting_id == d.c.posting_id, line.c.account_code == sa.literal("wallet:") + d.c.service_no
+    )
 
 
 def _days(conn: Connection, month: st.Month, first: str, last: str, found: dict[str, st.Inputs]) -> None:
-    d = schema.daily_deductions
-    query = sa.select(
-        d.c.service_no,
-        d.c.day,
-        d.c.wh,
-        d.c.amount,
-        d.c.balance_after,
-        d.c["items"],
-        sa.type_coerce(d.c.created_at, sa.types.NullType()),  # raw: see _ist_day
-        d.c.posting_id,
-    ).where(d.c.service_no >= first, d.c.service_no <= last, d.c.day >= month.first, d.c.day < month.end)
-    rows = conn.execute(query).all()
-    ledger = _wallet_amounts(conn, [row[7] for row in rows if row[7] is not None])
-    for no, day, wh, amount, balance_after, items, created_at, posting_id in rows:
+    d, line = schema.daily_deductions, schema.ledger_lines
+    query = (
+        sa.select(
+            d.c.service_no,
+            d.c.day,
+            d.c.wh,
+            d.c.amount,
+            d.c.balance_after,
+            d.c["items"],
+            sa.type_coerce(d.c.created_at, sa.types.NullType()),  # raw: see _ist_day
+            line.c.amount,
+        )
+        .select_from(d.outerjoin(line, _wallet_line(d)))
+        .where(d.c.service_no >= first, d.c.service_no <= last, d.c.day >= month.first, d.c.day < month.end)
+    )
+    for no, day, wh, amount, balance_after, items, created_at, ledger_amount in conn.execute(query):
         inputs = found.get(no)
         if inputs is not None:
-            ledger_amount = None if posting_id is None else ledger.get(posting_id)
-            inputs.days.append(
-                st.DayRow(day, wh, amount, balance_after, items, _ist_day(created_at), ledger_amount)
-            )
+            billed_on = _ist_day(created_at)
+            inputs.days.append(st.DayRow(day, wh, amount, balance_after, items, billed_on, ledger_amount))
 
 
 @functools.lru_cache(maxsize=4096)
@@ -169,15 +159,16 @@ def _ist_day(raw: object) -> dt.date:
 def _later_deductions(
     conn: Connection, month: st.Month, first: str, last: str, found: dict[str, st.Inputs]
 ) -> None:
-    d = schema.daily_deductions
-    query = sa.select(d.c.service_no, d.c.posting_id).where(
-        d.c.service_no >= first, d.c.service_no <= last, d.c.day >= month.end, d.c.posting_id.is_not(None)
+    d, line = schema.daily_deductions, schema.ledger_lines
+    query = (
+        sa.select(d.c.service_no, sa.func.sum(line.c.amount))
+        .select_from(d.join(line, _wallet_line(d)))
+        .where(d.c.service_no >= first, d.c.service_no <= last, d.c.day >= month.end)
+        .group_by(d.c.service_no)
     )
-    rows = conn.execute(query).all()
-    ledger = _wallet_amounts(conn, [posting_id for _, posting_id in rows])
-    for no, posting_id in rows:
+    for no, total in conn.execute(query):
         if no in found:
-            found[no].later_deductions += ledger.get(posting_id, 0)
+            found[no].later_deductions = int(total or 0)
 
 
 def _lines(conn: Connection, month: st.Month, first: str, last: str, found: dict[str, st.Inputs]) -> None:
