@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=bills.DEFAULT_CHUNK)
     parser.add_argument("--pdfs", type=int, default=200)
     parser.add_argument("--profile", action="store_true", help="print where the bill run spends its time")
+    parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     args = parser.parse_args()
 
     url, cleanup = fresh_database(args.db)
@@ -84,6 +85,11 @@ def main() -> None:
                     ctx, messages[first : first + INGEST_BATCH], now=read_at + dt.timedelta(minutes=5)
                 )
             day += dt.timedelta(days=1)
+        if args.db == "postgresql":
+            with ctx.store.write() as conn:
+                conn.exec_driver_sql(
+                    "ANALYZE"
+                )  # planner statistics, as autovacuum keeps them on a live database
         built = time.perf_counter() - started
         print(f"built {args.connections} connections and lived June through the real cycle in {built:.0f}s")
 
@@ -130,7 +136,10 @@ def main() -> None:
         ctx.store.dispose()
         print(f"bills_per_s={report.created / elapsed:.0f}")
     finally:
-        cleanup()
+        if args.keep:
+            print(f"kept: {url}")
+        else:
+            cleanup()
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ def _days(conn: Connection, month: st.Month, first: str, last: str, found: dict[
         .select_from(d.outerjoin(line, _wallet_line(d)))
         .where(d.c.service_no >= first, d.c.service_no <= last, d.c.day >= month.first, d.c.day < month.end)
     )
-    for no, day, wh, amount, balance_after, items, created_at, ledger_amount in conn.execute(query):
+    for no, day, wh, amount, balance_after, items, created_at, ledger_amount in conn.execute(query).all():
         inputs = found.get(no)
         if inputs is not None:
             billed_on = _ist_day(created_at)
@@ -194,7 +194,7 @@ def _lines(conn: Connection, month: st.Month, first: str, last: str, found: dict
         )
         .order_by(p.c.service_no, p.c.seq, line.c.id)
     )
-    for no, kind, occurred_at, reference, memo, code, amount in conn.execute(query):
+    for no, kind, occurred_at, reference, memo, code, amount in conn.execute(query).all():
         inputs = found.get(no)
         if inputs is None:
             continue

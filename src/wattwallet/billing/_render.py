@@ -229,7 +229,7 @@ def page(bill: repo.Bill, *, language: str, settings: bill_settings.BillSettings
     parts.append("</div>")
 
     parts.append(f"<h2>{t('chart')}</h2>{_chart(c['daily'])}")
-    if any(d["catch_up"] for d in c["daily"]):
+    if c["catch_up_days"]:
         parts.append(f'<div class="note">{t("chart_note")}</div>')
 
     # Short bills and holds.
@@ -308,21 +308,21 @@ def _register(reading: dict[str, Any] | None, t: _Words, language: str) -> str:
     return f"{reading['wh'] / 1000:,.3f} kWh ({day})"
 
 
-def _chart(daily: list[dict[str, Any]]) -> str:
-    """Bars of the units of each billed day (inline SVG), catch-up days hatched."""
+def _chart(daily: list[list[Any]]) -> str:
+    """Bars of the units of each billed day (inline SVG), catch-up days hatched. `daily` holds
+    [day of the month, Wh, paise, caught up] per billed day."""
     if not daily:
         return '<svg width="500" height="20"></svg>'
-    width, height, top = 500, 90, max(d["wh"] for d in daily) or 1
+    width, height, top = 500, 90, max(d[1] for d in daily) or 1
     step = width / 31  # a slot for every day of the month, so a gap shows as a gap
     bars = []
-    for i, d in enumerate(daily):
-        h = round(d["wh"] / top * (height - 14), 1)
-        fill = "url(#late)" if d["catch_up"] else "#2e7d32"
-        x = round((int(d["day"][8:10]) - 1) * step + 1, 1)
+    for i, (day, wh, _paise, caught_up) in enumerate(daily):
+        h = round(wh / top * (height - 14), 1)
+        fill = "url(#late)" if caught_up else "#2e7d32"
+        x = round((day - 1) * step + 1, 1)
         bars.append(
             f'<rect x="{x}" y="{height - 12 - h}" width="{round(step - 2, 1)}" height="{h}" fill="{fill}"/>'
         )
-        day = int(d["day"][8:10])
         if day % 5 == 0 or day == 1 or i == len(daily) - 1:
             bars.append(f'<text x="{x}" y="{height - 1}" font-size="7">{day}</text>')
     peak = f'<text x="{width - 2}" y="8" font-size="7" text-anchor="end">max {top / 1000:.1f} kWh</text>'

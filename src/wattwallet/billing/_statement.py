@@ -18,6 +18,7 @@ from __future__ import annotations
 import calendar
 import dataclasses
 import datetime as dt
+import functools
 from typing import Any
 
 import orjson
@@ -310,16 +311,10 @@ def build(inputs: Inputs, month: Month, *, rules: policy.Policy) -> Statement:
         default=alerts.default_adc(category=c.category, load_w=c.load_w, rules=rules),
         rules=rules,
     )
-    daily = [
-        {
-            "day": row.day.isoformat(),
-            "wh": row.wh,
-            "amount": row.amount,
-            # Billed later than the next morning: the readings were missing and this is catch-up.
-            "catch_up": row.billed_on > row.day + dt.timedelta(days=1),
-        }
-        for row in days
-    ]
+    # [day of the month, Wh, paise, caught up]: caught up = billed later than the next morning
+    # (the readings were missing, and the gap was billed when the next one came).
+    next_day = dt.timedelta(days=1)
+    daily = [[row.day.day, row.wh, row.amount, row.billed_on > row.day + next_day] for row in days]
 
     def reading(r: Reading | None) -> dict[str, Any] | None:
         return None if r is None else {"date": r.day.isoformat(), "wh": r.wh}
@@ -338,7 +333,7 @@ def build(inputs: Inputs, month: Month, *, rules: policy.Policy) -> Statement:
         "registers": {"opening": reading(inputs.opening_reading), "closing": reading(inputs.closing_reading)},
         "units_wh": units,
         "days_billed": len(days),
-        "catch_up_days": sum(1 for d in daily if d["catch_up"]),
+        "catch_up_days": sum(1 for d in daily if d[3]),
         "daily": daily,
         "opening_balance": opening,
         "recharges": [
@@ -389,7 +384,11 @@ _COMPONENT_ORDER = ("energy:", "tod:", "fixed_charge", "demand_charge", "custome
 
 
 def _order(item: tuple[str, int]) -> tuple[int, str]:
-    name = item[0]
+    return _rank(item[0])
+
+
+@functools.lru_cache(maxsize=1024)
+def _rank(name: str) -> tuple[int, str]:
     for rank, prefix in enumerate(_COMPONENT_ORDER):
         if name.startswith(prefix):
             return (rank, _slab_key(name))
