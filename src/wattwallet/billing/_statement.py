@@ -19,7 +19,7 @@ import calendar
 import dataclasses
 import datetime as dt
 import functools
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -93,9 +93,9 @@ class Connection:
     connected_on: dt.date
 
 
-@dataclasses.dataclass(frozen=True)
-class DayRow:
-    """One billed day: a daily_deductions row and the wallet line of its posting (None for ₹0)."""
+class DayRow(NamedTuple):
+    """One billed day: a daily_deductions row and the wallet line of its posting (None for ₹0).
+    A plain tuple: a month's bills read tens of millions of these."""
 
     day: dt.date
     wh: int
@@ -106,8 +106,7 @@ class DayRow:
     ledger_amount: int | None
 
 
-@dataclasses.dataclass(frozen=True)
-class PostingLine:
+class PostingLine(NamedTuple):
     """A wallet or dues line of a posting other than a daily deduction."""
 
     kind: str
@@ -230,9 +229,10 @@ def build(inputs: Inputs, month: Month, *, rules: policy.Policy) -> Statement:
 
     # The month's deductions, by component, from the itemised daily rows.
     components: dict[str, int] = {}
-    for row in days:
-        for component, amount in orjson.loads(row.items):
-            components[component] = components.get(component, 0) + int(amount)
+    # One parse for the month's items (each row is a JSON list of [component, paise] pairs).
+    for day_items in orjson.loads("[" + ",".join(row.items for row in days) + "]"):
+        for component, amount in day_items:
+            components[component] = components.get(component, 0) + amount
     ledger_daily = sum(row.ledger_amount or 0 for row in days)
     daily_total = sum(row.amount for row in days)
     if ledger_daily != daily_total or sum(components.values()) != daily_total:
