@@ -244,6 +244,19 @@ def _registers(conn: Connection, month: st.Month, first: str, last: str, found: 
         for no, read_date, register_wh in conn.execute(query):
             if no in found:
                 setattr(found[no], attribute, st.Reading(read_date, register_wh))
+    # A meter installed during the month (or shortly before) starts from its commissioned register.
+    m = schema.meters
+    unread = {no for no, inputs in found.items() if inputs.opening_reading is None}
+    if unread:
+        query = sa.select(m.c.service_no, m.c.installed_at, m.c.commissioned_register_wh).where(
+            m.c.service_no >= first,
+            m.c.service_no <= last,
+            m.c.installed_at >= month.start_utc() - day * READING_LOOKBACK_DAYS,
+            m.c.installed_at < month.end_utc(),
+        )
+        for no, installed_at, register_wh in conn.execute(query):
+            if no in unread:
+                found[no].opening_reading = st.Reading(clock.ist_date(installed_at), register_wh)
 
 
 def _usage(
