@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.api.conftest import api, cheap_password_hashing  # noqa: F401 (the API tests' fixtures)
 from tests.conftest import NOW, AddConnection
 from wattwallet.billing import service as bills
 from wattwallet.context import Context

@@ -117,9 +117,9 @@ def test_a_late_reading_makes_the_bill_stale_and_revise_issues_a_correction(
 )
 @given(
     kwh=st.dictionaries(st.integers(3, 31), st.integers(0, 40), min_size=0, max_size=29),
-    top_ups=st.dictionaries(st.integers(2, 30), st.integers(1, 20).map(lambda n: n * 100), max_size=4),
-    dues_raised=st.dictionaries(st.integers(2, 30), st.integers(1, 50_000), max_size=2),
-    short_bill=st.none() | st.tuples(st.integers(2, 14), st.integers(1, 90_000)),
+    top_ups=st.dictionaries(st.integers(3, 30), st.integers(1, 20).map(lambda n: n * 100), max_size=4),
+    dues_raised=st.dictionaries(st.integers(3, 30), st.integers(1, 50_000), max_size=2),
+    short_bill=st.none() | st.tuples(st.integers(3, 14), st.integers(1, 90_000)),
     category=st.sampled_from(["LT-I", "LT-II"]),
 )
 def test_any_month_of_readings_recharges_dues_and_short_bills(

@@ -19,8 +19,6 @@ from wattwallet.billing import service as bills
 from wattwallet.context import Context
 from wattwallet.store import schema
 
-pytest_plugins = ["tests.api.conftest"]
-
 
 def bill_of(ctx: Context, add_connection: AddConnection, **overrides: object) -> bills.Bill:
     service_no = add_connection(**overrides)

@@ -43,6 +43,16 @@ def key(conn: Connection, *, configured: str | None, now: dt.datetime) -> bytes:
     return bytes.fromhex(found)
 
 
+def existing_key(conn: Connection, *, configured: str | None) -> bytes | None:
+    """The signing key if there is one, without making it (checking a link writes nothing)."""
+    if configured:
+        return configured.encode()
+    found = conn.execute(
+        sa.select(schema.bill_link_keys.c.secret).where(schema.bill_link_keys.c.id == 1)
+    ).scalar()
+    return None if found is None else bytes.fromhex(found)
+
+
 def sign(secret: bytes, *, bill_id: int, expires_on: dt.date) -> str:
     day = (expires_on - EPOCH).days
     if not 0 <= bill_id < 2 ** (8 * _ID_BYTES) or not 0 <= day < 2 ** (8 * _DAY_BYTES):

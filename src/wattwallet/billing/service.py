@@ -377,11 +377,12 @@ def _render_settings() -> bill_settings.BillSettings:
 
 def open_link(ctx: Context, token: str, *, now: dt.datetime) -> Bill:
     """The one bill a valid, unexpired link names; BillLinkInvalid for anything else."""
-    secret = _secret(ctx, now=now)
-    bill_id = _links.verify(secret, token, today=clock.ist_date(now))
+    configured = bill_settings.BillSettings().link_secret
     found = None
-    if bill_id is not None:
-        with ctx.store.read() as conn:
+    with ctx.store.read() as conn:
+        secret = _links.existing_key(conn, configured=configured.get_secret_value() if configured else None)
+        bill_id = None if secret is None else _links.verify(secret, token, today=clock.ist_date(now))
+        if bill_id is not None:
             found = repo.by_id(conn, bill_id)
     if found is None:
         raise BillLinkInvalid("this bill link is not valid or has expired; sign in to see your bills")
