@@ -9,7 +9,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -102,19 +102,23 @@ def _select() -> sa.Select[Any]:
     return sa.select(*(b.c[name] for name in _COLUMNS))
 
 
-def latest_in_range(conn: Connection, month: st.Month, *, first: str, last: str) -> dict[str, Bill]:
-    """The newest revision of each bill of `month` for service numbers in [first, last]."""
+class Stored(NamedTuple):
+    id: int
+    revision: int
+    content_hash: str
+
+
+def latest_in_range(conn: Connection, month: st.Month, *, first: str, last: str) -> dict[str, Stored]:
+    """The newest revision of each bill of `month` for service numbers in [first, last]: its id,
+    revision and hash, all a run needs to tell an unchanged bill from a stale one."""
     b = schema.bills
     rows = conn.execute(
-        _select()
+        sa.select(b.c.service_no, b.c.id, b.c.revision, b.c.content_hash)
         .where(b.c.month == month.first, b.c.service_no >= first, b.c.service_no <= last)
         .order_by(b.c.service_no, b.c.revision)
-    )
-    found: dict[str, Bill] = {}
-    for row in rows:
-        bill = _bill(row)
-        found[bill.service_no] = bill  # ordered by revision: the last one wins
-    return found
+    ).all()
+    # Ordered by revision: the last one of each service number wins.
+    return {no: Stored(bill_id, revision, digest) for no, bill_id, revision, digest in rows}
 
 
 @dataclasses.dataclass(frozen=True)
