@@ -97,6 +97,26 @@ for r in got[-3:]:
 wattwallet ledger verify
 
 echo
+echo "== monthly e-bills: 30 simulated consumers live 15 May - 13 June 2025; the job of 1 June 07:00 bills May"
+rm -f var/demo-bills.db*
+wattwallet demo --meters 30 --days 30 --start 2025-05-15 --database var/demo-bills.db --json-only > var/demo-bills.json
+bill_db="sqlite:///$PWD/var/demo-bills.db"
+bill_no="$(python -c '
+import sqlite3, sys
+row = sqlite3.connect(sys.argv[1]).execute(
+    "SELECT service_no FROM bills WHERE month = ? AND language = ? ORDER BY amount DESC LIMIT 1", ("2025-05-01", "te")
+).fetchone()
+print(row[0] if row else "")
+' var/demo-bills.db)"
+if [ -z "$bill_no" ]; then echo "no bill of May 2025 in var/demo-bills.db" >&2; exit 1; fi
+WATTWALLET_DATABASE_URL="$bill_db" wattwallet bills show "$bill_no" --month 2025-05
+for language in en te; do
+  WATTWALLET_DATABASE_URL="$bill_db" wattwallet bills pdf "$bill_no" --month 2025-05 --language "$language" \
+    -o "var/bill-$bill_no-2025-05-$language.pdf"
+done
+echo "E-bill PDFs of a demo consumer: var/bill-$bill_no-2025-05-en.pdf and var/bill-$bill_no-2025-05-te.pdf"
+
+echo
 echo "Demo ready. Database: var/demo.db; demo sign-ins: var/demo-credentials.json; texts sent: $gateway/_received"
 echo "CLI: WATTWALLET_DATABASE_URL=$WATTWALLET_DATABASE_URL .venv/bin/wattwallet --help"
 echo

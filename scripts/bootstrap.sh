@@ -35,6 +35,18 @@ if [ ! -f "$root/tests/web/node_modules/axe-core/axe.min.js" ] && command -v npm
     || echo "npm ci failed: the accessibility test will be skipped (CI=true fails it)." >&2
 fi
 
+# Bill PDFs (WeasyPrint): Pango and HarfBuzz's subsetter; pdftoppm (poppler-utils) turns test PDFs into
+# images a reviewer can look at. The fonts themselves ship inside the package (billing/fonts).
+pdf_packages=(libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 poppler-utils)
+missing=()
+for package in "${pdf_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "Installing ${missing[*]} with apt-get (PDF rendering)..." >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
 stamp="$venv/.installed-$(cat "$root/requirements.lock" "$root/pyproject.toml" | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "Setting up $venv from requirements.lock (first run, or the lock or pyproject.toml changed)..." >&2

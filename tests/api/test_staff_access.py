@@ -45,6 +45,15 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
     ("GET", "/deliveries/dead"): {"admin", "helpline"},
     ("POST", "/deliveries/{delivery_id}/retry"): {"admin", "helpline"},
     ("GET", "/security-alerts"): {"admin", "helpline"},
+    ("GET", "/connections/{service_no}/bills"): {"admin", "helpline", "service_centre", "billing"},
+    ("GET", "/connections/{service_no}/bills/{month}"): {"admin", "helpline", "service_centre", "billing"},
+    ("GET", "/connections/{service_no}/bills/{month}.pdf"): {
+        "admin",
+        "helpline",
+        "service_centre",
+        "billing",
+    },
+    ("GET", "/bills/verify/{code}"): {"admin", "helpline", "service_centre", "billing"},
 }
 
 
@@ -68,6 +77,8 @@ def request(service_no: str, mobile: str, method: str, path: str) -> dict[str, A
         "refund_id": "1",
         "day": "2025-08-16",
         "delivery_id": "1",
+        "month": "2025-06",
+        "code": "ABCD-EFGH",
     }
     url = PREFIX + re.sub(r"\{(\w+)(?::\w+)?\}", lambda m: values[m.group(1)], path)
     bodies: dict[str, Any] = {

@@ -33,12 +33,19 @@ def test_each_occurrence_runs_once_across_workers(ctx: Context) -> None:
     assert schedule.DAILY_CYCLE not in second and schedule.WINDOW not in second
     runs = _runs(ctx)
     jobs = {job for job, _, _ in runs}
-    assert jobs == {schedule.DAILY_CYCLE, schedule.TERMINATIONS, schedule.NOTICES, schedule.WINDOW}
+    assert jobs == {
+        schedule.DAILY_CYCLE,
+        schedule.TERMINATIONS,
+        schedule.BILLS,
+        schedule.NOTICES,
+        schedule.WINDOW,
+    }
     assert all(status == "done" for _, _, status in runs)
     due = {job: at for job, at, _ in runs}
     assert due[schedule.DAILY_CYCLE] == dt.datetime(2025, 6, 2, 6, 0, tzinfo=clock.IST)
     assert due[schedule.NOTICES] == dt.datetime(2025, 6, 2, 9, 0, tzinfo=clock.IST)
     assert due[schedule.WINDOW] == dt.datetime(2025, 6, 2, 10, 15, tzinfo=clock.IST)
+    assert due[schedule.BILLS] == dt.datetime(2025, 6, 1, 7, 0, tzinfo=clock.IST)  # May's bills
 
 
 def test_racing_workers_claim_each_occurrence_once(ctx: Context) -> None:

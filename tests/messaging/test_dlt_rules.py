@@ -34,7 +34,7 @@ def test_each_sms_has_at_most_two_variables_or_says_why_it_needs_a_third(kind: s
 
 def test_third_variables_are_the_exception() -> None:
     with_three = {t.kind for t in BOOK.templates.values() if len(t.sms_variables) == 3}
-    assert with_three == {"recharge_success", "short_bill_raised"}
+    assert with_three == {"recharge_success", "short_bill_raised", "bill_ready"}
 
 
 # Hypothesis takes naive bounds and attaches the time zone itself.
@@ -61,6 +61,8 @@ _figures = st.fixed_dictionaries(
         "otp": st.from_regex(r"[0-9]{6}", fullmatch=True),
         "new_mobile_masked": st.just("******3210"),
         "via": st.sampled_from(["app", "website", "helpline", "service_centre"]),
+        "month": st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)),
+        "bill_token": st.from_regex(r"[A-Za-z0-9_-]{23}", fullmatch=True),
     }
 )
 
@@ -153,7 +155,7 @@ def test_templates_export_prints_the_sheet_as_csv_and_text() -> None:
     assert set(rows[0]) == set(registration.COLUMNS)
     assert {r["category"] for r in rows} == {"service-implicit"}
     assert all(int(r["variable_count"]) <= 3 for r in rows)
-    assert {r["whitelisted"] for r in rows} == {"", "1912"}
+    assert {r["whitelisted"] for r in rows} == {"", "1912", "bills.apspdcl.in"}
 
     as_text = runner.invoke(app, ["templates", "export"])
     assert as_text.exit_code == 0

@@ -40,6 +40,8 @@ FIXED: dict[str, object] = {
     "otp": "482913",
     "new_mobile_masked": "******3210",
     "via": "helpline",
+    "month": dt.date(2025, 6, 1),
+    "bill_token": "AAAAAAAB9QAzv0bTq8kM2xY",
 }
 CASES = [(kind, language) for kind in templates.KINDS for language in templates.LANGUAGES]
 

@@ -45,6 +45,7 @@ KIND_FIGURES: dict[str, set[str]] = {
     "otp_mobile_change": {"otp"},
     "mobile_changed": {"new_mobile_masked", "via"},
     "refund_due": {"amount"},
+    "bill_ready": {"amount", "month", "bill_token"},
 }
 
 SERVICE_NO = "1234567890123"
@@ -66,6 +67,8 @@ TYPICAL: dict[str, object] = {
     "otp": "482913",
     "new_mobile_masked": "******3210",
     "via": "app",
+    "month": dt.date(2025, 6, 1),
+    "bill_token": "AAAAAAAB9QAzv0bTq8kM2xY",
 }
 
 TELUGU = re.compile("[\u0c00-\u0c7f]")

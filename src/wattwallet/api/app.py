@@ -16,13 +16,14 @@ from fastapi.staticfiles import StaticFiles
 
 from wattwallet import config
 from wattwallet.api import agents, auth, consumer, deliveries, deps, hardening, payments, problems, staff
+from wattwallet.api import bills as bill_routes
 from wattwallet.context import Context
 from wattwallet.jobs import background as jobs
 from wattwallet.web import portal
 
 API_PREFIX = "/api/v1"
 # Answers about someone (sign-in, a consumer's own data, staff look-ups, receipts): never cached.
-PERSONAL = ("auth", "me", "staff", "agent", "payments")
+PERSONAL = ("auth", "me", "staff", "agent", "payments", "bills")
 DOCS_ASSETS = f"{API_PREFIX}/docs/assets"
 
 
@@ -59,7 +60,17 @@ def create_app(
     )
     app.state.runtime = runtime or deps.Runtime(ctx=ctx, settings=settings)
     problems.install(app)
-    routers = (auth.router, consumer.router, staff.router, deliveries.router, payments.router, agents.router)
+    routers = (
+        auth.router,
+        consumer.router,
+        staff.router,
+        deliveries.router,
+        payments.router,
+        agents.router,
+        bill_routes.public,
+        bill_routes.mine,
+        bill_routes.staff_router,
+    )
     for router in routers:
         app.include_router(router, prefix=API_PREFIX, responses=problems.RESPONSES)
     page = _docs_page()

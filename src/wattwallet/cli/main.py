@@ -16,6 +16,7 @@ import typer
 
 from wattwallet.cli import agents as agent_commands
 from wattwallet.cli import api as api_commands
+from wattwallet.cli import bills as bill_commands
 from wattwallet.cli import calendar as calendar_commands
 from wattwallet.cli import common
 from wattwallet.cli import lifecycle as lifecycle_commands
@@ -57,6 +58,7 @@ app.add_typer(api_commands.staff_app, name="staff")
 app.add_typer(agent_commands.app, name="agent")
 app.add_typer(template_commands.app, name="templates")
 app.add_typer(refund_commands.app, name="refunds")
+app.add_typer(bill_commands.app, name="bills")
 app.command("serve")(api_commands.serve)
 app.command("worker")(api_commands.worker)
 app.command("simulate-meters")(simulate_commands.simulate_meters)

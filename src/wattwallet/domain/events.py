@@ -308,6 +308,38 @@ class Terminated(Event):
         }
 
 
+# --- monthly bills ------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BillIssued(Event):
+    """A month's e-bill made (or a revision of it)."""
+
+    TYPE = "bill"
+    month: str  # YYYY-MM
+    wh: int
+    amount: int
+    language: str
+    bill_no: str
+    opening_balance: int
+    closing_balance: int
+    recharged: int
+    revision: int = 1
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "month": self.month,
+            "units": _units(self.wh),
+            "amount": money.rupees(self.amount),
+            "language": self.language,
+            "bill_no": self.bill_no,
+            "opening_balance": money.rupees(self.opening_balance),
+            "closing_balance": money.rupees(self.closing_balance),
+            "recharged": money.rupees(self.recharged),
+            **({"revision": self.revision} if self.revision > 1 else {}),
+        }
+
+
 # --- the consumer's details and messages -------------------------------------------------------
 
 

@@ -66,6 +66,13 @@ class Policy(BaseModel):
     complaint_resolution_hours: int = Field(4, gt=0, description="Reconnection complaints resolved within")
     termination_months: int = Field(3, gt=0, description="Disconnected this long with no recharge: terminate")
 
+    # Monthly e-bills (§6)
+    bill_run_time: dt.time = Field(
+        dt.time(7, 0),
+        description="The month's e-bills are made on the 1st at this time, IST (after the cycle)",
+    )
+    bill_link_days: int = Field(60, gt=0, description="A bill's SMS link opens its PDF for this many days")
+
     # Registered mobile and sign-in OTPs (§7)
     otp_valid_minutes: int = Field(5, gt=0, description="An OTP is good for this long")
     otp_max_tries: int = Field(5, gt=0, description="Wrong codes allowed per OTP before it is void")

@@ -27,7 +27,7 @@ from wattwallet.store import calendar_repo, job_runs
 
 log = logging.getLogger("wattwallet.jobs")
 
-CLOCK_JOBS = (schedule.DAILY_CYCLE, schedule.TERMINATIONS, schedule.NOTICES, schedule.WINDOW)
+CLOCK_JOBS = (schedule.DAILY_CYCLE, schedule.TERMINATIONS, schedule.BILLS, schedule.NOTICES, schedule.WINDOW)
 DATA_JOBS = (schedule.CONFIRMATIONS, schedule.ESCALATION, schedule.DISPATCH)
 
 
@@ -54,6 +54,12 @@ def latest_occurrence(ctx: Context, job: str, *, now: dt.datetime) -> dt.datetim
         start, _ = disconnection.window_on(clock.ist_date(now), rules)
         step = dt.timedelta(minutes=rules.disconnection_tick_minutes)
         return start + step * ((now - start) // step)
+    if job == schedule.BILLS:  # the latest 1st-of-the-month run at or before now
+        first = dt.datetime.combine(clock.ist_date(now).replace(day=1), rules.bill_run_time, tzinfo=clock.IST)
+        if first <= now:
+            return first
+        before = (first.date() - dt.timedelta(days=1)).replace(day=1)
+        return dt.datetime.combine(before, rules.bill_run_time, tzinfo=clock.IST)
     at_time = rules.notice_time if job == schedule.NOTICES else rules.daily_cycle_time
     today = dt.datetime.combine(clock.ist_date(now), at_time, tzinfo=clock.IST)
     return today if today <= now else today - dt.timedelta(days=1)

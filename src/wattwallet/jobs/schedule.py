@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
+from wattwallet.billing import service as bills
 from wattwallet.context import Context
 from wattwallet.domain import clock, disconnection, working_days
 from wattwallet.domain import events as domain_events
@@ -22,6 +23,7 @@ from wattwallet.store import calendar_repo
 Events = domain_events.Log
 
 DAILY_CYCLE, NOTICES, TERMINATIONS = "daily_cycle", "short_bill_notices", "terminations"
+BILLS = "monthly_bills"  # on the 1st, after that day's cycle: the month just ended
 WINDOW, DISPATCH, CONFIRMATIONS, ESCALATION = (
     "disconnection_window",
     "hes_dispatch",
@@ -29,7 +31,7 @@ WINDOW, DISPATCH, CONFIRMATIONS, ESCALATION = (
     "escalation",
 )
 # Jobs due at the same instant run in this order: confirmations first (state is then current).
-ORDER = (CONFIRMATIONS, ESCALATION, DISPATCH, DAILY_CYCLE, TERMINATIONS, NOTICES, WINDOW)
+ORDER = (CONFIRMATIONS, ESCALATION, DISPATCH, DAILY_CYCLE, TERMINATIONS, BILLS, NOTICES, WINDOW)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +51,7 @@ def next_due(ctx: Context, *, after: dt.datetime) -> Due | None:
         (NOTICES, rules.notice_time),
     ):
         times[job] = _next_daily(after, at_time)
+    times[BILLS] = next_monthly(after, rules.bill_run_time)
     with ctx.store.read() as conn:
         days = calendar_repo.around(conn, at=after)
         attempt = commands.next_attempt_at(conn)
@@ -68,6 +71,7 @@ def run(ctx: Context, job: str, *, now: dt.datetime, events: Events) -> None:
     runners: dict[str, Callable[[], object]] = {
         DAILY_CYCLE: lambda: daily_cycle.run(ctx, now=now, emit=events.append, workers=ctx.cycle_workers),
         TERMINATIONS: lambda: termination.run(ctx, now=now, events=events),
+        BILLS: lambda: bills.run_scheduled(ctx, now=now, events=events),
         NOTICES: lambda: short_bills.run_notices(ctx, now=now, events=events),
         WINDOW: lambda: disconnections.run(ctx, now=now, events=events),
         DISPATCH: lambda: lifecycle.dispatch(ctx, now=now, events=events),
@@ -104,6 +108,16 @@ def _next_daily(after: dt.datetime, at_time: dt.time) -> dt.datetime:
         if candidate > after
         else dt.datetime.combine(day + dt.timedelta(days=1), at_time, tzinfo=clock.IST)
     )
+
+
+def next_monthly(after: dt.datetime, at_time: dt.time) -> dt.datetime:
+    """The next 1st of a month at `at_time` IST strictly after `after`."""
+    first = clock.ist_date(after).replace(day=1)
+    candidate = dt.datetime.combine(first, at_time, tzinfo=clock.IST)
+    if candidate > after:
+        return candidate
+    following = (first + dt.timedelta(days=32)).replace(day=1)
+    return dt.datetime.combine(following, at_time, tzinfo=clock.IST)
 
 
 def _next_tick(after: dt.datetime, days: working_days.WorkingDays, ctx: Context) -> dt.datetime:

@@ -49,6 +49,7 @@ MANDATORY_KINDS: Final = frozenset(
         "short_bill_raised",
         "short_bill_reminder",
         "short_bill_deducted",
+        "bill_ready",  # the monthly e-bill replaces the paper bill (§6): not something to opt out of
         "termination",
         "mobile_changed",
         "refund_due",

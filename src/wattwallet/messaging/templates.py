@@ -47,6 +47,7 @@ KINDS: Final[tuple[str, ...]] = (
     "otp_mobile_change",
     "mobile_changed",
     "refund_due",
+    "bill_ready",
 )
 LANGUAGES: Final[tuple[str, ...]] = ("en", "te")
 
@@ -78,6 +79,7 @@ class TemplateDataInvalid(errors.InvalidInput):
 class Figure(enum.Enum):
     MONEY = "money"  # int paise -> ₹1,23,456.50
     DATE = "date"  # datetime.date -> 15 Jul 2025 / 15 జులై 2025
+    MONTH = "month"  # datetime.date (any day of it) -> Jul 2025 / జులై 2025
     INSTANT = "instant"  # aware datetime -> 15 Jul 2025, 10:00 am / 15 జులై 2025, ఉ. 10:00 (IST)
     COUNT = "count"  # int -> 3
     TEXT = "text"  # str, whitespace collapsed
@@ -109,6 +111,8 @@ FIGURES: Final[Mapping[str, FigureSpec]] = {
     "otp": FigureSpec(Figure.TEXT, 6, "numeric (OTP)"),
     "new_mobile_masked": FigureSpec(Figure.TEXT, 16, "alphanumeric (masked mobile)"),
     "via": FigureSpec(Figure.TEXT, 64, "text"),
+    "month": FigureSpec(Figure.MONTH, 16, "month and year"),
+    "bill_token": FigureSpec(Figure.TEXT, 23, "alphanumeric (bill link: the part after the whitelisted URL)"),
 }
 
 
@@ -119,6 +123,13 @@ class Whitelisted(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="WATTWALLET_MESSAGING__", extra="ignore")
 
     helpline: str = Field("1912", pattern=r"^[0-9]{3,12}$", description="The DISCOM's call-back number")
+    bill_link_host: str = Field(
+        "bills.apspdcl.in",
+        min_length=4,
+        max_length=40,
+        pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+(:[0-9]{2,5})?$",
+        description="Host of the e-bill links in SMS (whitelisted with the operator as part of the URL)",
+    )
 
 
 # Placeholders that are whitelisted constants, filled from `Whitelisted`, never variables.
@@ -457,6 +468,12 @@ def _format_figure(book: TemplateBook, where: str, name: str, value: object, lan
                 f"{where}: figure {name!r} must be a datetime.date, got {value!r}", figure=name
             )
         return format_day(value, language)
+    if kind is Figure.MONTH:
+        if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+            raise FigureInvalid(
+                f"{where}: figure {name!r} must be a datetime.date, got {value!r}", figure=name
+            )
+        return f"{formatting.MONTHS[language][value.month - 1]} {value.year}"
     if kind is Figure.INSTANT:
         if not isinstance(value, dt.datetime) or value.utcoffset() is None:
             raise FigureInvalid(

@@ -768,3 +768,43 @@ refunds = Table(
     CheckConstraint("status IN ('due', 'refunded')", name="status"),
     Index("ix_refunds_status_created_at", "status", "created_at"),
 )
+
+
+# --- Monthly e-bills (issue 13; migration 0015) ---------------------------------------------------
+
+# The statement of a prepaid connection's month, computed from the ledger and the readings. Append-only
+# (the database refuses UPDATE and DELETE): a correction is a new revision naming the one it replaces.
+bills = Table(
+    "bills",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("bill_no", String(32), nullable=False, unique=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False),
+    Column("month", Date, nullable=False),  # the month's first day
+    Column("revision", Integer, nullable=False),
+    Column("replaces_id", BigInteger, nullable=True),  # the revision this one corrects
+    Column("language", String(2), nullable=False),  # the consumer's language when it was issued
+    Column("issued_at", UTCDateTime, nullable=False),
+    Column("units_wh", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),  # the month's deductions
+    Column("opening_balance", BigInteger, nullable=False),
+    Column("closing_balance", BigInteger, nullable=False),
+    Column("recharged", BigInteger, nullable=False),
+    Column("content", Text, nullable=False),  # the statement, canonical JSON
+    Column("content_hash", String(64), nullable=False),  # SHA-256 of content
+    Column("verification_code", String(12), nullable=False),  # printed on the PDF
+    UniqueConstraint("service_no", "month", "revision"),
+    CheckConstraint("revision >= 1", name="revision_positive"),
+    CheckConstraint("language IN ('en', 'te')", name="language"),
+    Index("ix_bills_month_service_no", "month", "service_no"),
+    Index("ix_bills_verification_code", "verification_code"),
+)
+
+# The key SMS bill links are signed with when none is configured (one row, made on first use).
+bill_link_keys = Table(
+    "bill_link_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("secret", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
