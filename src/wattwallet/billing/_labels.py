@@ -81,6 +81,11 @@ LABELS: Final[dict[str, dict[str, str]]] = {
     },
     "helpline": {"en": "Helpline {number} (24 hours)", "te": "హెల్ప్‌లైన్ {number} (24 గంటలు)"},
     "grievance": {"en": "Complaints and grievances", "te": "ఫిర్యాదులు"},
+    # Printed where the DISCOM has not set an address (WATTWALLET_BILLS__*_ADDRESS): never a guess.
+    "address_from_helpline": {
+        "en": "the address is given by the {number} helpline",
+        "te": "చిరునామా కోసం {number} హెల్ప్‌లైన్‌కు కాల్ చేయండి",
+    },
     "grievance_text": {
         "en": "Call the helpline first. If your complaint is not resolved, you may approach:",
         "te": "ముందుగా హెల్ప్‌లైన్‌కు కాల్ చేయండి. మీ ఫిర్యాదు పరిష్కారం కాకపోతే, సంప్రదించవచ్చు:",

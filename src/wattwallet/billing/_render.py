@@ -261,8 +261,11 @@ def page(bill: repo.Bill, *, language: str, settings: bill_settings.BillSettings
     parts.append('<div class="box">')
     parts.append(f"<b>{t('how_to_recharge')}</b>: {e(how)}<br><b>{t('helpline', number=helpline)}</b>")
     parts.append(f"<br><b>{t('grievance')}</b>: {t('grievance_text')}<br>")
-    parts.append(f"1. {e(settings.forum_name)}, {e(settings.forum_address)}<br>")
-    parts.append(f"2. {e(settings.ombudsman_name)}, {e(settings.ombudsman_address)}")
+    ask = t("address_from_helpline", number=helpline)
+    forum = e(settings.forum_address) if settings.forum_address else ask
+    ombudsman = e(settings.ombudsman_address) if settings.ombudsman_address else ask
+    parts.append(f"1. {e(settings.forum_name)}, {forum}<br>")
+    parts.append(f"2. {e(settings.ombudsman_name)}, {ombudsman}")
     parts.append("</div>")
     parts.append(
         f'<p>{t("verification")}: <span class="code">{e(bill.verification_code)}</span>'

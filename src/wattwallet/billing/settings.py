@@ -21,12 +21,12 @@ class BillSettings(BaseSettings):
     forum_name: str = Field(
         "Consumer Grievance Redressal Forum (CGRF) of the DISCOM", description="The consumer grievance forum"
     )
-    forum_address: str = Field(
-        "(address not configured: WATTWALLET_BILLS__FORUM_ADDRESS)", description="Its address"
+    forum_address: str | None = Field(
+        None, description="Its address (unset: the bill tells the consumer to ask the helpline)"
     )
     ombudsman_name: str = Field("Vidyut Ombudsman, Andhra Pradesh", description="The electricity ombudsman")
-    ombudsman_address: str = Field(
-        "(address not configured: WATTWALLET_BILLS__OMBUDSMAN_ADDRESS)", description="Its address"
+    ombudsman_address: str | None = Field(
+        None, description="Its address (unset: the bill tells the consumer to ask the helpline)"
     )
     recharge_how: str = Field(
         "Recharge on the portal or app, at a retail outlet or kiosk, or at a service centre counter.",
