@@ -15,8 +15,9 @@ import hmac
 import sqlalchemy as sa
 
 from wattwallet.context import Context
-from wattwallet.domain import connection, errors, phone
+from wattwallet.domain import connection, phone
 from wattwallet.store import schema
+from wattwallet.wallet import payments
 
 SLOTS_PER_DAY = 48
 
@@ -95,8 +96,8 @@ def half_hourly(ctx: Context, *, service_no: str, day: dt.date) -> list[int] | N
     return values if len(values) == SLOTS_PER_DAY else None
 
 
-class TrackerNotFound(errors.NotFound):
-    code = "payment_intent_not_found"
+class TrackerNotFound(payments.IntentNotFound):
+    """No such payment among this consumer's: to them, the same as an unknown intent."""
 
 
 def tracker(ctx: Context, *, service_no: str, intent_id: str) -> Tracker:
