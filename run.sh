@@ -33,7 +33,7 @@ wattwallet connection add 2234567890001 --name "Sri Venkateswara Stores" --categ
   --mobile 9848012345 --meter SM-AP-000456
 wattwallet recharge 1234567890123 500 --channel portal --ref PG-DEMO-1
 wattwallet recharge 1234567890123 500 --channel portal --ref PG-DEMO-1   # a retried payment: one recharge
-wattwallet recharge 2234567890001 500 --channel counter --executive demo.counter --ref SC-DEMO-1 || true  # below ₹900: refused
+wattwallet recharge 2234567890001 500 --channel counter --executive demo.counter --ref SC-DEMO-1 || true  # below the first-recharge minimum: refused
 wattwallet recharge 2234567890001 1000 --channel counter --executive demo.counter --ref SC-DEMO-2
 wattwallet wallet 1234567890123
 wattwallet wallet 2234567890001
