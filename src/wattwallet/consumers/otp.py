@@ -23,6 +23,7 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import datetime as dt
+import enum
 import hashlib
 import hmac
 import logging
@@ -50,12 +51,20 @@ DAY = dt.timedelta(days=1)
 FAILURE_KIND = "otp"
 GUESSES_USED_UP = "otp_guesses_used_up"
 
-PENDING = "pending"
-SENT = "sent"
-FAILED = "failed"
-UNKNOWN = "unknown"
-HELD_BACK = "held_back"
-STALE = "stale"
+
+class RequestStatus(enum.StrEnum):
+    """otp_requests.status, checked by the database."""
+
+    PENDING = "pending"  # queued, not yet handled by the courier
+    SENT = "sent"
+    FAILED = "failed"  # the gateway refused the text
+    UNKNOWN = "unknown"  # no such connection (answered the same way, nothing sent)
+    HELD_BACK = "held_back"  # a limit said no
+    STALE = "stale"  # waited too long in the queue to be of use
+
+
+PENDING, SENT, FAILED = RequestStatus.PENDING, RequestStatus.SENT, RequestStatus.FAILED
+UNKNOWN, HELD_BACK, STALE = RequestStatus.UNKNOWN, RequestStatus.HELD_BACK, RequestStatus.STALE
 
 
 class OtpRejected(errors.Unauthenticated):

@@ -457,6 +457,9 @@ otp_requests = Table(
     Index("ix_otp_requests_caller_requested_at", "caller", "requested_at"),
     Index("ix_otp_requests_recipient_handled_at", "recipient", "handled_at"),
     Index("ix_otp_requests_status_id", "status", "id"),
+    CheckConstraint(
+        "status IN ('pending', 'sent', 'failed', 'unknown', 'held_back', 'stale')", name="status"
+    ),
 )
 
 # Wrong OTPs and wrong staff passwords, by subject (customer ID or username) and caller: the
@@ -627,6 +630,7 @@ hes_acks = Table(
     Column("outcome", String(12), nullable=False),
     Column("received_at", UTCDateTime, nullable=False),
     UniqueConstraint("command_id", "status", "at"),
+    CheckConstraint("status IN ('accepted', 'executed', 'failed')", name="status"),
 )
 
 # The newest relay position each meter reported, so that an older report arriving late is not
