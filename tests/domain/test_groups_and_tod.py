@@ -197,7 +197,7 @@ def test_more_energy_never_costs_less_across_the_groups(
     book, category = case
     on = dt.date(2025, 6, day)
 
-    def cost(units: int) -> int:
+    def charge(units: int) -> rating.DayCharge:
         peak = int(units * peak_share)
         off = (units - peak) // 2
         return rating.rate_day(
@@ -209,9 +209,16 @@ def test_more_energy_never_costs_less_across_the_groups(
             mtd_wh_before=mtd,
             month_first_day=dt.date(2025, 6, 1),
             tod_wh=(peak, off),
-        ).total_paise
+        )
 
-    assert cost(wh + more) >= cost(wh)
+    less, bigger = charge(wh), charge(wh + more)
+    if more >= 1_000:  # a kWh more costs paise more than any rounding can take back
+        assert bigger.total_paise >= less.total_paise
+    else:
+        # Each item is rounded to the paisa on its own (the bill shows each), so a few Wh more can
+        # round an off-peak rebate or a refund levy up before the energy charge: at most a paisa an
+        # item (e.g. 31 -> 32 Wh off-peak: rebate -0.48 -> -0.51 paise rounds 0 -> -1, energy stays).
+        assert bigger.total_paise >= less.total_paise - len(bigger.items)
 
 
 @settings(max_examples=100, deadline=None)
