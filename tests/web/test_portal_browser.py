@@ -306,7 +306,7 @@ def test_bills_a_month_billed_by_the_daily_cycle_downloads_as_a_pdf_in_both_lang
             other = "te" if language == "en" else "en"  # each PDF once: the other language's
             with page.expect_download() as info:
                 page.click(f".bill a[href$='language={other}']")
-            data = open(info.value.path(), "rb").read()
+            data = info.value.path().read_bytes()
             assert data.startswith(b"%PDF"), data[:20]
             page.click(".lang button")  # on to Telugu (and back to English for the next size)
             page.wait_for_load_state()
