@@ -265,3 +265,49 @@ def test_forged_forms_are_refused_and_another_consumers_connection_is_a_plain_40
         assert client.post(f"/c/{theirs}/complaints", data={"csrf": token.group(1)}).status_code == 404
         # The API keeps its own answers beside the portal.
         assert client.get("/api/v1/nope").json()["code"] == "route_not_found"
+
+
+def test_bills_a_month_billed_by_the_daily_cycle_downloads_as_a_pdf_in_both_languages(
+    portal: Portal, browser: Any
+) -> None:
+    """A June billed day by day through the real cycle (as tests/billing do), then its bill made by
+    billing.service.run_month; the consumer signs in, opens Bills and downloads each PDF."""
+    from tests.billing.conftest import JUNE, RUN_AT, Plan, simulate_june
+    from tests.conftest import NOW
+    from wattwallet.billing import service as bills
+    from wattwallet.consumers import registration
+
+    number, mobile = "1234500000077", "+919876500077"
+    new = registration.parse(
+        portal.ctx,
+        service_no=number,
+        consumer_name="Sita Ramulu",
+        category="LT-I",
+        load_kw="2",
+        mode="prepaid",
+        mobile=mobile,
+        language="en",
+        meter_serial=f"SM-{number[-6:]}",
+        today=NOW.date(),
+    )
+    registration.add(portal.ctx, new, now=NOW)
+    simulate_june(portal.ctx, number, Plan(daily_kwh={n: 4 for n in range(3, 32)}))
+    assert bills.run_month(portal.ctx, month=JUNE, now=RUN_AT).created == 1
+    bill = bills.show(portal.ctx, service_no=number, month=JUNE)
+    for size, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+        context = browser.new_context(viewport=viewport, accept_downloads=True)
+        page = context.new_page()
+        sign_in_by_keyboard(page, portal, number, mobile)
+        for language in ("en", "te"):
+            page.click("nav >> a[href$='/bills']")
+            page.wait_for_selector(".bill")
+            assert bill.bill_no in page.inner_text("main")
+            shot(page, f"bills-{size}-{language}")
+            other = "te" if language == "en" else "en"  # each PDF once: the other language's
+            with page.expect_download() as info:
+                page.click(f".bill a[href$='language={other}']")
+            data = info.value.path().read_bytes()
+            assert data.startswith(b"%PDF"), data[:20]
+            page.click(".lang button")  # on to Telugu (and back to English for the next size)
+            page.wait_for_load_state()
+        context.close()

@@ -19,7 +19,7 @@ from starlette.staticfiles import StaticFiles
 from wattwallet.api import deps
 from wattwallet.web import base, i18n
 from wattwallet.web import settings as web_settings
-from wattwallet.web.pages import complaints, home, passbook, profile, pwa, recharge, signin, usage
+from wattwallet.web.pages import bills, complaints, home, passbook, profile, pwa, recharge, signin, usage
 
 HERE = Path(__file__).resolve().parent
 API_PREFIX = "/api/"
@@ -69,6 +69,8 @@ def mount(app: FastAPI, runtime: deps.Runtime, settings: web_settings.WebSetting
         page(f"{c}/usage", usage.usage, connection=True),
         page(f"{c}/passbook", passbook.passbook, connection=True),
         page(f"{c}/passbook.csv", passbook.passbook_csv, connection=True),
+        page(f"{c}/bills", bills.show, connection=True),
+        page(f"{c}/bills/{{month}}.pdf", bills.pdf, connection=True),
         page(f"{c}/recharge", recharge.show, connection=True),
         page(f"{c}/recharge", recharge.start, methods=("POST",), connection=True),
         page(f"{c}/recharge/{{intent_id}}", recharge.receipt, connection=True, name="receipt"),
