@@ -14,7 +14,7 @@ from tests.web.conftest import PHONE, Portal
 from tests.web.test_portal_browser import sign_in_by_keyboard
 
 AXE = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"
-PAGES = ("", "usage", "passbook", "recharge", "complaints", "profile")
+PAGES = ("", "usage", "passbook", "bills", "recharge", "complaints", "profile")
 
 
 def serious(page: Any) -> list[dict[str, Any]]:
