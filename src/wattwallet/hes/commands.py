@@ -17,7 +17,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from wattwallet.context import Context
-from wattwallet.domain import clock
 from wattwallet.hes import adapter
 from wattwallet.ledger import postings
 from wattwallet.store import schema
@@ -212,17 +211,6 @@ def settle(conn: Connection, confirmation: adapter.Confirmation) -> CommandRow |
     return CommandRow(
         row.id, row.service_no, row.meter_serial, row.command, "confirmed", row.attempts, row.paid_at
     )
-
-
-def line(at: dt.datetime, kind: str, command: CommandRow, **fields: Any) -> dict[str, Any]:
-    return {
-        "at": clock.ist_iso(at),
-        "type": kind,
-        "connection": command.service_no,
-        "command": command.action,
-        "id": command.id,
-        **fields,
-    }
 
 
 def lock(conn: Connection, service_no: str) -> postings.Book:

@@ -58,6 +58,7 @@ def _record_one(conn: Connection, reading: readings.Reading, *, now: dt.datetime
         .select_from(m.join(s, s.c.service_no == m.c.service_no))
         .where(m.c.serial == reading.meter_serial)
     ).first()
+    newest = meter is not None and (meter.last_read_at is None or reading.read_at > meter.last_read_at)
     if meter is None:
         facts = None
     else:
@@ -66,7 +67,6 @@ def _record_one(conn: Connection, reading: readings.Reading, *, now: dt.datetime
                 r.c.meter_serial == reading.meter_serial, r.c.read_at == reading.read_at
             )
         ).scalar()
-        newest = meter.last_read_at is None or reading.read_at > meter.last_read_at
         # An older reading arriving late sits between two stored ones: both bound its register.
         late = same is None and not newest
         facts = readings.Meter(
@@ -83,8 +83,7 @@ def _record_one(conn: Connection, reading: readings.Reading, *, now: dt.datetime
             assert facts is not None and service_no is not None
             _flag_backwards(conn, service_no, reading, facts.before_wh or 0, now=now)
         return Outcome(reading, service_no, verdict.status, verdict.refusal, verdict.message)
-    assert facts is not None and service_no is not None and meter is not None
-    newest = meter.last_read_at is None or reading.read_at > meter.last_read_at
+    assert facts is not None and service_no is not None
     conn.execute(
         sa.insert(r),
         {
