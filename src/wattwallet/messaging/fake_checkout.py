@@ -24,12 +24,13 @@ import json
 import os
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
 
 from wattwallet.domain import money
+from wattwallet.messaging import stand_in
 
 WEBHOOK_PATH = "/api/v1/payments/webhook"
 
@@ -40,7 +41,7 @@ def sign(secret: str, body: bytes, *, at: dt.datetime) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-class FakeCheckout:
+class FakeCheckout(stand_in.StandIn):
     """Thread-safe; every payment it handled is kept as {"intent_id", "outcome", "webhook_status"}."""
 
     def __init__(self, *, portal: str, secret: str, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -49,36 +50,7 @@ class FakeCheckout:
         self._lock = threading.Lock()
         self._payments: list[dict[str, Any]] = []
         self._ids = itertools.count(1)
-        self._server = ThreadingHTTPServer((host, port), _handler(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeCheckout:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-checkout",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeCheckout:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+        super().__init__(_handler(self), name="fake-checkout", host=host, port=port)
 
     def payments(self) -> list[dict[str, Any]]:
         with self._lock:

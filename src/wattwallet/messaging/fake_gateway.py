@@ -18,12 +18,12 @@ import itertools
 import json
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Final
 
 from pydantic import SecretStr
 
-from wattwallet.messaging import templates
+from wattwallet.messaging import stand_in, templates
 from wattwallet.messaging.channels import settings as channel_settings
 
 SMS_KEY: Final = "fake-sms-key"
@@ -41,7 +41,7 @@ class _Refused(Exception):
         self.body = body
 
 
-class FakeGateway:
+class FakeGateway(stand_in.StandIn):
     """Thread-safe; every accepted message is kept as {"channel", "id", "body", "path"}."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -52,39 +52,8 @@ class FakeGateway:
         self._ids = itertools.count(1)
         self.latency = 0.0  # seconds each message request takes (to widen races in tests)
         self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer((host, port), _handler(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # --- Life ---------------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def start(self) -> FakeGateway:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-gateway",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeGateway:
-        return self.start()
-
-    def __exit__(self, *_exc: object) -> None:
-        self.stop()
+        super().__init__(_handler(self), name="fake-gateway", host=host, port=port)
+        self._on_stop.append(self._stopping.set)
 
     def delivery_settings(self, **overrides: Any) -> channel_settings.DeliverySettings:
         """Settings that send every channel here, with short timeouts; `overrides` win."""
