@@ -66,6 +66,7 @@ class Model:
     first_minimum: int
     wallet: int = 0
     dues: int = 0
+    receivable: int = 0  # a postpaid connection's arrears are owed on its bill, not as dues
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,7 +156,8 @@ class LedgerMachine(RuleBasedStateMachine):
                     first_done=in_service,
                     first_minimum=max(50_000, mandatory),
                     wallet=new.opening_balance_paise,
-                    dues=owed,
+                    dues=0 if profile == "postpaid" else owed,
+                    receivable=owed if profile == "postpaid" else 0,
                 )
             )
 
@@ -355,6 +357,10 @@ class LedgerMachine(RuleBasedStateMachine):
         for m in self.conns:
             expected[accounts.wallet(m.service_no)] = m.wallet
             expected[accounts.dues(m.service_no)] = m.dues
+            if not m.prepaid:
+                expected[accounts.receivable(m.service_no)] = m.receivable
+                expected[accounts.advance(m.service_no)] = 0
+                expected[accounts.deposit(m.service_no)] = 0
         assert stored == expected
 
     def teardown(self) -> None:

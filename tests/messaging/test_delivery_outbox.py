@@ -198,6 +198,11 @@ def test_every_kind_is_either_mandatory_or_optional() -> None:
     from wattwallet.messaging import templates
 
     assert set(templates.KINDS) == preferences.MANDATORY_KINDS | preferences.OPTIONAL_KINDS
-    assert {"recharge_success", "reconnected", "reconnect_amount_needed"} == preferences.OPTIONAL_KINDS
+    assert {
+        "recharge_success",
+        "payment_received",
+        "reconnected",
+        "reconnect_amount_needed",
+    } == preferences.OPTIONAL_KINDS
     assert preferences.DIRECT_KINDS <= preferences.MANDATORY_KINDS
     assert issubclass(preferences.ChannelMandatory, errors.RuleViolation)

@@ -34,7 +34,7 @@ def test_each_sms_has_at_most_two_variables_or_says_why_it_needs_a_third(kind: s
 
 def test_third_variables_are_the_exception() -> None:
     with_three = {t.kind for t in BOOK.templates.values() if len(t.sms_variables) == 3}
-    assert with_three == {"recharge_success", "short_bill_raised", "bill_ready"}
+    assert with_three == {"recharge_success", "short_bill_raised", "bill_ready", "postpaid_bill_ready"}
 
 
 # Hypothesis takes naive bounds and attaches the time zone itself.

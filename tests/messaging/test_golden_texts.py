@@ -42,6 +42,10 @@ FIXED: dict[str, object] = {
     "via": "helpline",
     "month": dt.date(2025, 6, 1),
     "bill_token": "AAAAAAAB9QAzv0bTq8kM2xY",
+    "mode": "prepaid",
+    "effective_on": dt.date(2025, 10, 1),
+    "outstanding": 45_050,
+    "due_on": dt.date(2025, 7, 16),
 }
 CASES = [(kind, language) for kind in templates.KINDS for language in templates.LANGUAGES]
 

@@ -46,6 +46,10 @@ KIND_FIGURES: dict[str, set[str]] = {
     "mobile_changed": {"new_mobile_masked", "via"},
     "refund_due": {"amount"},
     "bill_ready": {"amount", "month", "bill_token"},
+    "postpaid_bill_ready": {"amount", "month", "due_on", "bill_token"},
+    "mode_switch_scheduled": {"mode", "effective_on"},
+    "mode_changed": {"mode", "balance", "to_dues"},
+    "payment_received": {"amount", "outstanding", "ref"},
 }
 
 SERVICE_NO = "1234567890123"
@@ -69,6 +73,10 @@ TYPICAL: dict[str, object] = {
     "via": "app",
     "month": dt.date(2025, 6, 1),
     "bill_token": "AAAAAAAB9QAzv0bTq8kM2xY",
+    "mode": "postpaid",
+    "effective_on": dt.date(2025, 7, 1),
+    "outstanding": 45_050,
+    "due_on": dt.date(2025, 7, 16),
 }
 
 TELUGU = re.compile("[\u0c00-\u0c7f]")

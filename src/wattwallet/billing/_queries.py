@@ -32,8 +32,8 @@ def billable_keys(
     only: str | None = None,
     upto: str | None = None,
 ) -> list[str]:
-    """The next `limit` service numbers after `after` of prepaid connections that had the month:
-    connected before it ended, and not terminated before it began."""
+    """The next `limit` service numbers after `after` of connections prepaid in the month (for all
+    of it, or until a switch to postpaid): connected before it ended, not terminated before it began."""
     c, t = schema.connections, schema.terminations
     query = (
         sa.select(c.c.service_no)
@@ -42,7 +42,7 @@ def billable_keys(
             c.c.service_no > after,
             c.c.service_no == only if only is not None else sa.true(),
             c.c.service_no <= upto if upto is not None else sa.true(),
-            c.c.billing_mode == "prepaid",
+            sa.or_(c.c.billing_mode == "prepaid", _prepaid_into(month)),
             c.c.created_at < month.end_utc(),
             sa.or_(t.c.at.is_(None), t.c.at >= month.start_utc()),
         )
@@ -50,6 +50,17 @@ def billable_keys(
         .limit(limit)
     )
     return list(conn.execute(query).scalars())
+
+
+def _prepaid_into(month: st.Month) -> sa.sql.elements.ColumnElement[bool]:
+    """Postpaid now, but prepaid for part of the month: switched to postpaid after it began."""
+    m, c = schema.mode_switches, schema.connections
+    return sa.exists().where(
+        m.c.service_no == c.c.service_no,
+        m.c.status == "done",
+        m.c.from_mode == "prepaid",
+        m.c.effective_on > month.first,
+    )
 
 
 def inputs_for(

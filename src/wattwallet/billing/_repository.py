@@ -33,8 +33,18 @@ class Bill:
     verification_code: str
 
     @property
+    def mode(self) -> str:
+        return str(self.content.get("mode", "prepaid"))
+
+    @property
     def amount(self) -> int:
-        return int(self.content["deducted"])
+        """Prepaid: the month's deductions; postpaid: the net payable."""
+        return int(self.content["payable"] if self.mode == "postpaid" else self.content["deducted"])
+
+    @property
+    def due_on(self) -> dt.date | None:
+        due = self.content.get("due_on")
+        return None if due is None else dt.date.fromisoformat(due)
 
     @property
     def units_wh(self) -> int:
@@ -48,9 +58,11 @@ class Bill:
         )
 
 
-def bill_number(service_no: str, month: st.Month, revision: int) -> str:
-    """BL2506-1234567890123 for June 2025; a correction adds its revision: ...-R2."""
-    base = f"BL{month.first.year % 100:02d}{month.first.month:02d}-{service_no}"
+def bill_number(service_no: str, month: st.Month, revision: int, *, mode: str = "prepaid") -> str:
+    """BL2506-1234567890123 for June 2025 (a postpaid bill: PB2506-...); a correction adds its
+    revision: ...-R2."""
+    prefix = "PB" if mode == "postpaid" else "BL"
+    base = f"{prefix}{month.first.year % 100:02d}{month.first.month:02d}-{service_no}"
     return base if revision == 1 else f"{base}-R{revision}"
 
 
@@ -108,13 +120,20 @@ class Stored(NamedTuple):
     content_hash: str
 
 
-def latest_in_range(conn: Connection, month: st.Month, *, first: str, last: str) -> dict[str, Stored]:
+def latest_in_range(
+    conn: Connection, month: st.Month, *, first: str, last: str, mode: str = "prepaid"
+) -> dict[str, Stored]:
     """The newest revision of each bill of `month` for service numbers in [first, last]: its id,
     revision and hash, all a run needs to tell an unchanged bill from a stale one."""
     b = schema.bills
     rows = conn.execute(
         sa.select(b.c.service_no, b.c.id, b.c.revision, b.c.content_hash)
-        .where(b.c.month == month.first, b.c.service_no >= first, b.c.service_no <= last)
+        .where(
+            b.c.month == month.first,
+            b.c.service_no >= first,
+            b.c.service_no <= last,
+            b.c.mode == mode,
+        )
         .order_by(b.c.service_no, b.c.revision)
     ).all()
     # Ordered by revision: the last one of each service number wins.
@@ -127,6 +146,7 @@ class NewBill:
     revision: int
     replaces_id: int | None
     language: str
+    due_on: dt.date | None = None  # postpaid
 
 
 def insert(conn: Connection, new: Sequence[NewBill], *, now: dt.datetime) -> list[Bill]:
@@ -141,7 +161,8 @@ def insert(conn: Connection, new: Sequence[NewBill], *, now: dt.datetime) -> lis
         s = item.statement
         canonical = s.canonical()
         digest = content_hash(canonical)
-        number = bill_number(s.service_no, s.month, item.revision)
+        mode = str(s.content.get("mode", "prepaid"))
+        number = bill_number(s.service_no, s.month, item.revision, mode=mode)
         code = verification_code(number, digest)
         rows.append(
             (
@@ -154,13 +175,15 @@ def insert(conn: Connection, new: Sequence[NewBill], *, now: dt.datetime) -> lis
                 item.language,
                 now,
                 s.units_wh,
-                s.deducted,
+                int(s.content["payable"]) if mode == "postpaid" else s.deducted,
                 s.opening_balance,
                 s.closing_balance,
                 s.recharged,
                 canonical,
                 digest,
                 code,
+                mode,
+                item.due_on,
             )
         )
         made.append(
@@ -198,16 +221,27 @@ def insert(conn: Connection, new: Sequence[NewBill], *, now: dt.datetime) -> lis
             "content",
             "content_hash",
             "verification_code",
+            "mode",
+            "due_on",
         ),
         rows,
     )
     return made
 
 
-def get(conn: Connection, *, service_no: str, month: st.Month, revision: int | None = None) -> Bill | None:
-    """The bill of a month: the newest revision unless one is named."""
+def get(
+    conn: Connection,
+    *,
+    service_no: str,
+    month: st.Month,
+    revision: int | None = None,
+    mode: str | None = None,
+) -> Bill | None:
+    """The bill of a month: the newest revision unless one is named; of the month's postpaid bill
+    and prepaid statement (a switch in the month), the postpaid bill unless `mode` says."""
     b = schema.bills
     query = _select().where(b.c.service_no == service_no, b.c.month == month.first)
+    query = query.where(b.c.mode == mode) if mode else query.order_by(b.c.mode)  # "postpaid" first
     query = query.where(b.c.revision == revision) if revision else query.order_by(b.c.revision.desc())
     row = conn.execute(query.limit(1)).first()
     return None if row is None else _bill(row)

@@ -21,13 +21,14 @@ import threading
 
 import sqlalchemy as sa
 
-from wattwallet.billing import _links, _queries, _render
+from wattwallet.billing import _links, _postpaid, _queries, _render
 from wattwallet.billing import _repository as repo
 from wattwallet.billing import _statement as st
 from wattwallet.billing import settings as bill_settings
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, policy, tariff
 from wattwallet.domain import events as domain_events
+from wattwallet.ledger import accounts
 from wattwallet.messaging import outbox as notifications
 from wattwallet.messaging import templates
 from wattwallet.store import connections, db
@@ -118,11 +119,14 @@ def run_month(
     workers: int = 1,
     events: domain_events.Log | None = None,
 ) -> RunReport:
-    """Make the bills of `month` for every prepaid connection that had it (see the module doc)."""
+    """Make the bills of `month`: every prepaid connection's statement (see the module doc), then
+    every postpaid connection's bill."""
     check_month_over(month, now=now)
     if workers > 1:
         return _run_in_processes(ctx, month=month, now=now, revise=revise, chunk=chunk, workers=workers)
-    return _run_range(ctx, month=month, now=now, revise=revise, chunk=chunk, events=events)
+    report = _run_range(ctx, month=month, now=now, revise=revise, chunk=chunk, events=events)
+    report.add(_run_postpaid_range(ctx, month=month, now=now, chunk=chunk, events=events))
+    return report
 
 
 class CycleNotFinished(errors.WattWalletError):
@@ -147,16 +151,18 @@ def run_one(
 ) -> RunReport:
     """The bill of one connection's month (bad input: a specific error, nothing written)."""
     check_month_over(month, now=now)
+    with ctx.store.read() as conn:
+        postpaid = connections.get(conn, service_no).mode.value == "postpaid"
+    if postpaid:
+        return _run_postpaid_range(ctx, month=month, now=now, chunk=1, only=service_no)
     _check_connection(ctx, service_no, month)
     return _run_range(ctx, month=month, now=now, revise=revise, chunk=1, only=service_no)
 
 
 def _check_connection(ctx: Context, service_no: str, month: Month) -> None:
     with ctx.store.read() as conn:
-        found = connections.get(conn, service_no)
+        connections.get(conn, service_no)
         keys = _queries.billable_keys(conn, month, after="", limit=1, only=service_no)
-    if found.mode.value != "prepaid":
-        raise NotPrepaid(f"{service_no} is billed postpaid; e-bills here are prepaid statements")
     if keys != [service_no]:
         raise MonthBeforeConnection(
             f"{service_no} was not connected (or was terminated before) {month}", service_no=service_no
@@ -242,9 +248,59 @@ def _one_chunk(
     return report
 
 
-def issued(bill: Bill, *, now: dt.datetime) -> domain_events.BillIssued:
+def _run_postpaid_range(
+    ctx: Context,
+    *,
+    month: Month,
+    now: dt.datetime,
+    chunk: int,
+    events: domain_events.Log | None = None,
+    after: str = "",
+    upto: str | None = None,
+    only: str | None = None,
+) -> RunReport:
+    """The postpaid bills of `month`, a chunk of service numbers per transaction."""
+    report = RunReport(str(month))
+    secret = _secret(ctx, now=now)
+    with ctx.store.write() as conn:
+        accounts.ensure_system_accounts(
+            conn, now=now, codes=accounts.charge_accounts([levy.name for levy in ctx.tariffs.levies])
+        )
+    while True:
+        with ctx.store.read() as conn:
+            keys = _postpaid.billable_keys(conn, month, after=after, limit=chunk, only=only, upto=upto)
+        if not keys:
+            return report
+        with ctx.store.write() as conn:
+            done = _postpaid.run_chunk(conn, month, keys, now=now, rules=ctx.policy)
+            messages = [_message(bill, secret, ctx.policy, now) for bill in done.bills]
+            notifications.store(conn, [(m, m.render()) for m in messages], now=now)
+        report.chunks += 1
+        report.connections += done.connections
+        report.pending += done.pending
+        report.created += len(done.bills)
+        if events is not None:
+            events.extend(issued(bill, now=now) for bill in done.bills)
+        after = keys[-1]
+
+
+def issued(bill: Bill, *, now: dt.datetime) -> domain_events.BillIssued | domain_events.PostpaidBillIssued:
     """What making a bill tells the caller (the scenario replay's `bill` line, SCENARIOS.md)."""
     c = bill.content
+    if bill.mode == "postpaid":
+        return domain_events.PostpaidBillIssued(
+            at=now,
+            connection=bill.service_no,
+            month=str(bill.month),
+            wh=bill.units_wh,
+            charges=int(c["charges"]),
+            arrears=int(c["arrears"]),
+            advance=int(c["advance_applied"]),
+            payable=int(c["payable"]),
+            due_on=dt.date.fromisoformat(c["due_on"]),
+            language=bill.language,
+            bill_no=bill.bill_no,
+        )
     return domain_events.BillIssued(
         at=now,
         connection=bill.service_no,
@@ -261,11 +317,20 @@ def issued(bill: Bill, *, now: dt.datetime) -> domain_events.BillIssued:
 
 
 def _message(bill: Bill, secret: bytes, rules: policy.Policy, now: dt.datetime) -> notifications.Message:
+    token = _token(bill, secret, rules, now)
+    if bill.mode == "postpaid":
+        figures = {
+            "amount": bill.amount,
+            "month": bill.month.first,
+            "due_on": bill.due_on,
+            "bill_token": token,
+        }
+        return notifications.Message(bill.service_no, bill.language, "postpaid_bill_ready", figures)
     return notifications.Message(
         bill.service_no,
         bill.language,
         "bill_ready",
-        {"amount": bill.amount, "month": bill.month.first, "bill_token": _token(bill, secret, rules, now)},
+        {"amount": bill.amount, "month": bill.month.first, "bill_token": token},
     )
 
 
@@ -290,9 +355,16 @@ def _run_in_processes(
     ctx: Context, *, month: Month, now: dt.datetime, revise: bool, chunk: int, workers: int
 ) -> RunReport:
     with ctx.store.read() as conn:
-        keys = _queries.billable_keys(conn, month, after="", limit=10**9)
+        keys = sorted(
+            _queries.billable_keys(conn, month, after="", limit=10**9)
+            + _postpaid.billable_keys(conn, month, after="", limit=10**9)
+        )
     if not keys:
         return RunReport(str(month))
+    with ctx.store.write() as conn:  # made once here, not raced for by the workers
+        accounts.ensure_system_accounts(
+            conn, now=now, codes=accounts.charge_accounts([levy.name for levy in ctx.tariffs.levies])
+        )
     bounds = [keys[len(keys) * k // workers - 1] for k in range(1, workers)]
     edges = ["", *bounds]
     ranges = list(zip(edges, [*bounds, None], strict=True))
@@ -327,9 +399,11 @@ def _worker(
     store = db.Store.from_url(url)
     try:
         ctx = Context(store=store, tariffs=book, policy=rules)
-        return _run_range(
+        report = _run_range(
             ctx, month=Month(first), now=now, revise=revise, chunk=chunk, after=after, upto=upto
         )
+        report.add(_run_postpaid_range(ctx, month=Month(first), now=now, chunk=chunk, after=after, upto=upto))
+        return report
     finally:
         store.dispose()
 

@@ -20,6 +20,7 @@ from wattwallet.cli import bills as bill_commands
 from wattwallet.cli import calendar as calendar_commands
 from wattwallet.cli import common
 from wattwallet.cli import lifecycle as lifecycle_commands
+from wattwallet.cli import postpaid as postpaid_commands
 from wattwallet.cli import refunds as refund_commands
 from wattwallet.cli import simulate as simulate_commands
 from wattwallet.cli import templates as template_commands
@@ -59,6 +60,10 @@ app.add_typer(agent_commands.app, name="agent")
 app.add_typer(template_commands.app, name="templates")
 app.add_typer(refund_commands.app, name="refunds")
 app.add_typer(bill_commands.app, name="bills")
+app.add_typer(postpaid_commands.mode_app, name="mode")
+app.add_typer(postpaid_commands.deposit_app, name="deposit")
+app.add_typer(postpaid_commands.postpaid_app, name="postpaid")
+app.command("pay")(common.friendly_errors(postpaid_commands.pay))
 app.command("serve")(api_commands.serve)
 app.command("worker")(api_commands.worker)
 app.command("simulate-meters")(simulate_commands.simulate_meters)

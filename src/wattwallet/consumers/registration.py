@@ -82,12 +82,15 @@ def parse(
         )
     if arrears_paise < 0:
         raise errors.InvalidInput("arrears cannot be negative")
+    chosen_mode = connection.billing_mode(mode)
+    if opening_balance_paise and chosen_mode is connection.BillingMode.POSTPAID:
+        raise errors.InvalidInput("a postpaid connection has no wallet balance: record its arrears instead")
     return NewConnection(
         service_no=connection.service_number(service_no),
         consumer_name=name,
         category=category_key,
         load_kw=connection.load_kw(load_kw),
-        mode=connection.billing_mode(mode),
+        mode=chosen_mode,
         mobile=phone.normalize_mobile(mobile),
         language=connection.language(language),
         meter_serial=connection.meter_serial(meter_serial),
@@ -168,6 +171,9 @@ def add_many(ctx: Context, conn: Connection, news: Sequence[NewConnection], *, n
         [(new.meter_serial, new.service_no, "closed", new.register_wh, now) for new in news],
     )
     accounts.open_connection_accounts(conn, service_nos=[new.service_no for new in news], now=now)
+    postpaid = [new.service_no for new in news if new.mode is connection.BillingMode.POSTPAID]
+    for start in range(0, len(postpaid), 1000):
+        accounts.open_postpaid_accounts(conn, service_nos=postpaid[start : start + 1000], now=now)
     today = clock.ist_date(now)
     bulk.insert(
         conn,
@@ -197,19 +203,37 @@ def add_many(ctx: Context, conn: Connection, news: Sequence[NewConnection], *, n
     )
     entries = [entry for new in news for entry in _opening_money(new, now=now)]
     if entries:
-        books = postings.lock_many(conn, sorted({entry.service_no for entry in entries}))
+        books = postings.lock_many(conn, sorted({entry.service_no for entry in entries}), postpaid=True)
         postings.post_many(conn, books, entries, recorded_at=now)
+    owed = [new for new in news if new.arrears_paise and new.mode is connection.BillingMode.POSTPAID]
+    if owed:
+        # What a postpaid consumer owes is kept item by item (billing/_items.py: the oldest is paid first).
+        bulk.insert(
+            conn,
+            schema.postpaid_items,
+            ("service_no", "kind", "label", "amount", "paid", "created_at"),
+            [
+                (new.service_no, "arrears", "arrears brought forward", new.arrears_paise, 0, now)
+                for new in owed
+            ],
+        )
 
 
 def _opening_money(new: NewConnection, *, now: dt.datetime) -> list[postings.Entry]:
     entries = []
     if new.arrears_paise:
+        # A prepaid connection recovers arrears from recharges (dues); a postpaid one on its bill.
+        owed = (
+            accounts.receivable(new.service_no)
+            if new.mode is connection.BillingMode.POSTPAID
+            else accounts.dues(new.service_no)
+        )
         entries.append(
             postings.Entry(
                 new.service_no,
                 "dues.arrears",
                 [
-                    postings.Line(accounts.dues(new.service_no), new.arrears_paise),
+                    postings.Line(owed, new.arrears_paise),
                     postings.Line(accounts.OPENING_ARREARS, -new.arrears_paise),
                 ],
                 now,

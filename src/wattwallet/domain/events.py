@@ -340,6 +340,149 @@ class BillIssued(Event):
         }
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PostpaidBillIssued(Event):
+    """A postpaid month's bill: the same `bill` line, `amount` being the net payable."""
+
+    TYPE = "bill"
+    month: str
+    wh: int
+    charges: int  # the month's consumption charges (the same engine as the prepaid deductions)
+    arrears: int  # owed from before this bill
+    advance: int  # advance set against it
+    payable: int
+    due_on: dt.date
+    language: str
+    bill_no: str
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "month": self.month,
+            "mode": "postpaid",
+            "units": _units(self.wh),
+            "amount": money.rupees(self.payable),
+            "charges": money.rupees(self.charges),
+            "arrears": money.rupees(self.arrears),
+            "advance": money.rupees(self.advance),
+            "due_on": self.due_on.isoformat(),
+            "language": self.language,
+            "bill_no": self.bill_no,
+        }
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Charged(Event):
+    """A postpaid day rated and kept for the monthly bill (no money moves yet)."""
+
+    TYPE = "charge"
+    day: dt.date
+    wh: int
+    amount: int
+    items: Sequence[tuple[str, int]]
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "date": self.day.isoformat(),
+            "units": _units(self.wh),
+            "amount": money.rupees(self.amount),
+            "items": [{"component": c, "amount": money.rupees(a)} for c, a in self.items],
+        }
+
+
+# --- billing mode and postpaid payments ----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModeSwitchRequested(Event):
+    TYPE = "mode.requested"
+    before: str
+    after: str
+    effective_on: dt.date
+    via: str
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "from": self.before,
+            "to": self.after,
+            "effective_on": self.effective_on.isoformat(),
+            "via": self.via,
+        }
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModeSwitchWithdrawn(Event):
+    TYPE = "mode.withdrawn"
+    effective_on: dt.date
+
+    def fields(self) -> dict[str, Any]:
+        return {"effective_on": self.effective_on.isoformat()}
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ModeChanged(Event):
+    """A switch took effect and was settled (DOMAIN.md §8; SCENARIOS.md `mode.changed`).
+
+    `carried`: to postpaid, the wallet balance carried (a credit to the advance, a debit onto the
+    first bill); to prepaid, what was credited to the wallet (advance and deposit left over).
+    `to_dues`: to prepaid, the postpaid outstanding made dues; `deposit_adjusted`: the deposit set
+    against those dues; `to_bill`: to postpaid, what the first bill carries (debit, dues, short bills)."""
+
+    TYPE = "mode.changed"
+    before: str
+    after: str
+    carried: int
+    to_dues: int
+    deposit_adjusted: int
+    to_bill: int
+    balance: int
+    dues: int
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "from": self.before,
+            "to": self.after,
+            "carried": money.rupees(self.carried),
+            "to_dues": money.rupees(self.to_dues),
+            "deposit_adjusted": money.rupees(self.deposit_adjusted),
+            "to_bill": money.rupees(self.to_bill),
+            "balance": money.rupees(self.balance),
+            "dues": money.rupees(self.dues),
+        }
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PaymentAccepted(Event):
+    TYPE = "payment.accepted"
+    ref: str
+    channel: str
+    amount: int
+    applied: int
+    to_advance: int
+    outstanding: int
+    repeat: bool = False
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "ref": self.ref,
+            "channel": self.channel,
+            "amount": money.rupees(self.amount),
+            "applied": money.rupees(self.applied),
+            "to_advance": money.rupees(self.to_advance),
+            "outstanding": money.rupees(self.outstanding),
+            **({"repeat": True} if self.repeat else {}),
+        }
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DepositSet(Event):
+    TYPE = "deposit.set"
+    before: int
+    after: int
+
+    def fields(self) -> dict[str, Any]:
+        return {"from": money.rupees(self.before), "to": money.rupees(self.after)}
+
+
 # --- the consumer's details and messages -------------------------------------------------------
 
 

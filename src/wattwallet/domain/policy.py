@@ -71,6 +71,9 @@ class Policy(BaseModel):
         dt.time(7, 0),
         description="The month's e-bills are made on the 1st at this time, IST (after the cycle)",
     )
+    postpaid_due_days: int = Field(
+        15, gt=0, description="A postpaid bill is due this many days after it is issued (DOMAIN.md §8)"
+    )
     bill_link_days: int = Field(60, gt=0, description="A bill's SMS link opens its PDF for this many days")
 
     # Registered mobile and sign-in OTPs (§7)

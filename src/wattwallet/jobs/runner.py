@@ -27,7 +27,14 @@ from wattwallet.store import calendar_repo, job_runs
 
 log = logging.getLogger("wattwallet.jobs")
 
-CLOCK_JOBS = (schedule.DAILY_CYCLE, schedule.TERMINATIONS, schedule.BILLS, schedule.NOTICES, schedule.WINDOW)
+CLOCK_JOBS = (
+    schedule.DAILY_CYCLE,
+    schedule.MODE_SWITCHES,
+    schedule.TERMINATIONS,
+    schedule.BILLS,
+    schedule.NOTICES,
+    schedule.WINDOW,
+)
 DATA_JOBS = (schedule.CONFIRMATIONS, schedule.ESCALATION, schedule.DISPATCH)
 
 

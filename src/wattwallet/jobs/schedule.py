@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
+from wattwallet.billing import mode_switch
 from wattwallet.billing import service as bills
 from wattwallet.context import Context
 from wattwallet.domain import clock, disconnection, working_days
@@ -24,6 +25,7 @@ Events = domain_events.Log
 
 DAILY_CYCLE, NOTICES, TERMINATIONS = "daily_cycle", "short_bill_notices", "terminations"
 BILLS = "monthly_bills"  # on the 1st, after that day's cycle: the month just ended
+MODE_SWITCHES = "mode_switches"  # after the cycle has billed the day before the switch
 WINDOW, DISPATCH, CONFIRMATIONS, ESCALATION = (
     "disconnection_window",
     "hes_dispatch",
@@ -31,7 +33,17 @@ WINDOW, DISPATCH, CONFIRMATIONS, ESCALATION = (
     "escalation",
 )
 # Jobs due at the same instant run in this order: confirmations first (state is then current).
-ORDER = (CONFIRMATIONS, ESCALATION, DISPATCH, DAILY_CYCLE, TERMINATIONS, BILLS, NOTICES, WINDOW)
+ORDER = (
+    CONFIRMATIONS,
+    ESCALATION,
+    DISPATCH,
+    DAILY_CYCLE,
+    MODE_SWITCHES,
+    TERMINATIONS,
+    BILLS,
+    NOTICES,
+    WINDOW,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,6 +60,7 @@ def next_due(ctx: Context, *, after: dt.datetime) -> Due | None:
     for job, at_time in (
         (DAILY_CYCLE, rules.daily_cycle_time),
         (TERMINATIONS, rules.daily_cycle_time),
+        (MODE_SWITCHES, rules.daily_cycle_time),
         (NOTICES, rules.notice_time),
     ):
         times[job] = _next_daily(after, at_time)
@@ -72,6 +85,7 @@ def run(ctx: Context, job: str, *, now: dt.datetime, events: Events) -> None:
         DAILY_CYCLE: lambda: daily_cycle.run(ctx, now=now, emit=events.append, workers=ctx.cycle_workers),
         TERMINATIONS: lambda: termination.run(ctx, now=now, events=events),
         BILLS: lambda: bills.run_scheduled(ctx, now=now, events=events),
+        MODE_SWITCHES: lambda: mode_switch.run_due(ctx, now=now, events=events),
         NOTICES: lambda: short_bills.run_notices(ctx, now=now, events=events),
         WINDOW: lambda: disconnections.run(ctx, now=now, events=events),
         DISPATCH: lambda: lifecycle.dispatch(ctx, now=now, events=events),

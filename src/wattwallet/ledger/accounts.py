@@ -29,6 +29,12 @@ class Kind(enum.StrEnum):
     DUTY = "duty"  # collected for the State Government, not DISCOM revenue
     LEVY = "levy"  # FPPCA, true-up: each levy its own account (a negative levy debits it)
     REFUND = "refund"  # credit left on terminated connections, owed back to the consumer
+    # Postpaid (DOMAIN.md §8), each per connection: what its bills and carried debts leave owed,
+    # money held against its next bills (a prepaid credit carried over, an overpayment), and the
+    # security deposit the DISCOM holds.
+    RECEIVABLE = "receivable"
+    ADVANCE = "advance"
+    DEPOSIT = "deposit"
 
 
 _NORMAL_SIDE = {
@@ -41,7 +47,13 @@ _NORMAL_SIDE = {
     Kind.DUTY: "credit",
     Kind.LEVY: "credit",
     Kind.REFUND: "credit",
+    Kind.RECEIVABLE: "debit",
+    Kind.ADVANCE: "credit",
+    Kind.DEPOSIT: "credit",
 }
+
+# The accounts of a connection besides its wallet and dues (opened when it first needs them).
+POSTPAID_KINDS = (Kind.RECEIVABLE, Kind.ADVANCE, Kind.DEPOSIT)
 
 GENESIS_DIGEST = "0" * 64
 
@@ -50,6 +62,8 @@ GENESIS_DIGEST = "0" * 64
 OPENING_WALLETS = "opening:wallets"
 OPENING_ARREARS = "opening:arrears"
 TECHNICAL_ADJUSTMENTS = "adjustment:technical"
+# The counterpart of security deposits recorded from the DISCOM's records (`wattwallet deposit set`).
+OPENING_DEPOSITS = "opening:deposits"
 
 
 def wallet(service_no: str) -> str:
@@ -58,6 +72,27 @@ def wallet(service_no: str) -> str:
 
 def dues(service_no: str) -> str:
     return f"dues:{service_no}"
+
+
+def receivable(service_no: str) -> str:
+    return f"receivable:{service_no}"
+
+
+def advance(service_no: str) -> str:
+    return f"advance:{service_no}"
+
+
+def deposit(service_no: str) -> str:
+    return f"deposit:{service_no}"
+
+
+def postpaid_codes(service_no: str) -> tuple[str, str, str]:
+    return receivable(service_no), advance(service_no), deposit(service_no)
+
+
+def own_codes(service_no: str) -> tuple[str, ...]:
+    """Every account of one connection: the only connection accounts its postings may touch."""
+    return (wallet(service_no), dues(service_no), *postpaid_codes(service_no))
 
 
 def clearing(channel: recharge.Channel) -> str:
@@ -106,6 +141,7 @@ def system_account_codes() -> list[str]:
         *(clearing(channel) for channel in recharge.Channel),
         OPENING_WALLETS,
         OPENING_ARREARS,
+        OPENING_DEPOSITS,
         TECHNICAL_ADJUSTMENTS,
     ]
 
@@ -140,3 +176,23 @@ def open_connection_accounts(conn: Connection, *, service_nos: Sequence[str], no
             )
         ],
     )
+
+
+def open_postpaid_accounts(conn: Connection, *, service_nos: Sequence[str], now: dt.datetime) -> None:
+    """Each connection's receivable, advance and deposit accounts, where missing (a connection
+    registered postpaid, switching, or given a deposit); safe to call again."""
+    rows = [
+        {
+            "code": f"{kind.value}:{sn}",
+            "kind": kind.value,
+            "normal_side": _NORMAL_SIDE[kind],
+            "service_no": sn,
+            "balance": 0,
+            "created_at": now,
+        }
+        for sn in service_nos
+        for kind in POSTPAID_KINDS
+    ]
+    if rows:
+        insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        conn.execute(insert(schema.ledger_accounts).values(rows).on_conflict_do_nothing())

@@ -43,16 +43,30 @@ class Book:
     dues: int
     chain_seq: int
     chain_digest: str
+    # The postpaid accounts (receivable, advance, deposit) by code, when locked with postpaid=True.
+    postpaid: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def balance(self, code: str) -> int:
+        """A postpaid account's balance (0 for one not opened yet)."""
+        return self.postpaid.get(code, 0)
 
 
-def lock_range(conn: Connection, *, first: str, last: str, lock: bool = True) -> dict[str, Book]:
+_WALLET_KINDS = ("wallet", "dues")
+_ALL_KINDS = (*_WALLET_KINDS, *(kind.value for kind in accounts.POSTPAID_KINDS))
+
+
+def lock_range(
+    conn: Connection, *, first: str, last: str, lock: bool = True, postpaid: bool = False
+) -> dict[str, Book]:
     """Lock the money of every connection with a service number in [first, last], in code order
     (as `lock` and `lock_many` do, so lockers never deadlock); with lock=False, only read it. A
-    batch job walks service numbers in order, so one range scan replaces a long IN list."""
+    batch job walks service numbers in order, so one range scan replaces a long IN list. With
+    `postpaid`, the postpaid accounts too (the prepaid nightly cycle never touches them)."""
     a = schema.ledger_accounts
+    kinds = _ALL_KINDS if postpaid else _WALLET_KINDS
     query = (
         sa.select(a.c.code, a.c.service_no, a.c.balance, a.c.chain_seq, a.c.chain_digest)
-        .where(a.c.service_no >= first, a.c.service_no <= last, a.c.kind.in_(("wallet", "dues")))
+        .where(a.c.service_no >= first, a.c.service_no <= last, a.c.kind.in_(kinds))
         .order_by(a.c.code)
     )
     if lock and conn.dialect.name != "sqlite":
@@ -63,20 +77,28 @@ def lock_range(conn: Connection, *, first: str, last: str, lock: bool = True) ->
 def _books(rows: Sequence[Any]) -> dict[str, Book]:
     """Rows of (code, service_no, balance, chain_seq, chain_digest): unpacked, not read by name (a
     Row's attribute costs ten times its index, and a batch reads thousands)."""
-    books, dues = {}, {}
+    books, dues, others = {}, {}, []
     for code, service_no, balance, chain_seq, chain_digest in rows:
         if code.startswith("wallet:"):
             books[service_no] = Book(service_no, balance, 0, chain_seq, chain_digest)
-        else:
+        elif code.startswith("dues:"):
             dues[service_no] = balance
+        else:
+            others.append((service_no, code, balance))
     for service_no, book in books.items():
         book.dues = dues[service_no]
+    for service_no, code, balance in others:
+        books[service_no].postpaid[code] = balance
     return books
 
 
-def lock_many(conn: Connection, service_nos: Sequence[str]) -> dict[str, Book]:
+def lock_many(conn: Connection, service_nos: Sequence[str], *, postpaid: bool = False) -> dict[str, Book]:
     """Lock many connections' money at once, in code order so that lockers never deadlock."""
-    codes = sorted([accounts.wallet(sn) for sn in service_nos] + [accounts.dues(sn) for sn in service_nos])
+    codes = sorted(
+        code
+        for sn in service_nos
+        for code in (accounts.own_codes(sn) if postpaid else (accounts.wallet(sn), accounts.dues(sn)))
+    )
     a = schema.ledger_accounts
     query = (
         sa.select(a.c.code, a.c.service_no, a.c.balance, a.c.chain_seq, a.c.chain_digest)
@@ -88,15 +110,17 @@ def lock_many(conn: Connection, service_nos: Sequence[str]) -> dict[str, Book]:
     return _books(conn.execute(query).all())
 
 
-def lock(conn: Connection, *, service_no: str) -> Book:
-    """Take the connection's money lock (its wallet row) and read its balances."""
+def lock(conn: Connection, *, service_no: str, postpaid: bool = False) -> Book:
+    """Take the connection's money lock (its wallet row) and read its balances (with `postpaid`,
+    those of its postpaid accounts too)."""
     wallet_code, dues_code = accounts.wallet(service_no), accounts.dues(service_no)
+    codes = list(accounts.own_codes(service_no)) if postpaid else [wallet_code, dues_code]
     query = sa.select(
         schema.ledger_accounts.c.code,
         schema.ledger_accounts.c.balance,
         schema.ledger_accounts.c.chain_seq,
         schema.ledger_accounts.c.chain_digest,
-    ).where(schema.ledger_accounts.c.code.in_([wallet_code, dues_code]))
+    ).where(schema.ledger_accounts.c.code.in_(codes))
     # Same order as lock_many (dues before wallet), so a recharge and a batch never deadlock.
     query = query.order_by(schema.ledger_accounts.c.code)
     if conn.dialect.name != "sqlite":  # SQLite's BEGIN IMMEDIATE already holds the write lock
@@ -111,6 +135,7 @@ def lock(conn: Connection, *, service_no: str) -> Book:
         dues=rows[dues_code].balance,
         chain_seq=wallet_row.chain_seq,
         chain_digest=wallet_row.chain_digest,
+        postpaid={code: row.balance for code, row in rows.items() if code not in (wallet_code, dues_code)},
     )
 
 
@@ -153,11 +178,12 @@ def post_many(
     posting_rows, line_rows = [], []
     stamps: dict[dt.datetime, str] = {}  # a batch's entries share an instant or two: format each once
     dues_moved: set[str] = set()  # most postings (daily deductions) never touch dues
+    postpaid_moved: dict[str, int] = {}  # code -> new balance
     for posting_id, entry in zip(ids, entries, strict=True):
         book = books[entry.service_no]
         wallet_code, dues_code = accounts.wallet(book.service_no), accounts.dues(book.service_no)
         lines = entry.lines
-        _check_balanced(lines, own=(wallet_code, dues_code))
+        _check_balanced(lines, book=book)
         stamp = stamps.get(entry.occurred_at)
         if stamp is None:
             stamp = stamps[entry.occurred_at] = _stamp(entry.occurred_at)
@@ -187,6 +213,9 @@ def post_many(
             elif account == dues_code:
                 book.dues += amount
                 dues_moved.add(book.service_no)
+            elif account in book.postpaid:
+                book.postpaid[account] += accounts.sign(account) * amount
+                postpaid_moved[account] = book.postpaid[account]
         book.chain_seq, book.chain_digest = seq, digest
     # Lines first: a posting row closes its lines, and the database checks they sum to zero then.
     bulk.insert(conn, schema.ledger_lines, ("posting_id", "account_code", "amount"), line_rows)
@@ -207,6 +236,7 @@ def post_many(
         ("balance",),
         [(b.dues, accounts.dues(b.service_no)) for b in touched if b.service_no in dues_moved],
     )
+    bulk.update(conn, accounts_table, "code", ("balance",), [(v, k) for k, v in postpaid_moved.items()])
     return ids
 
 
@@ -230,8 +260,11 @@ class UnbalancedPosting(Exception):
     database refuses such a posting too (migration 0015), so `python -O` changes nothing."""
 
 
-def _check_balanced(lines: Sequence[tuple[str, int]], *, own: tuple[str, str]) -> None:
-    """`own`: the book's wallet and dues, the only connection accounts its postings may touch."""
+_CONNECTION_PREFIXES = tuple(f"{kind}:" for kind in _ALL_KINDS)
+
+
+def _check_balanced(lines: Sequence[tuple[str, int]], *, book: Book) -> None:
+    """A posting touches no other connection's accounts, and a postpaid account only once locked."""
     if not 2 <= len(lines) <= MAX_LINES:
         raise UnbalancedPosting(f"a posting has 2 to {MAX_LINES} lines, got {len(lines)}")
     if sum([amount for _, amount in lines]) != 0:
@@ -239,8 +272,12 @@ def _check_balanced(lines: Sequence[tuple[str, int]], *, own: tuple[str, str]) -
     for account, amount in lines:
         if not amount or not -money.MAX_AMOUNT_PAISE <= amount <= money.MAX_AMOUNT_PAISE:
             raise UnbalancedPosting(f"bad line: {account} {amount}")
-        if account not in own and account.startswith(("wallet:", "dues:")):
-            raise UnbalancedPosting(f"{account} is not this book's")
+        if account.startswith(_CONNECTION_PREFIXES) and not (
+            account in book.postpaid
+            or account == accounts.wallet(book.service_no)
+            or account == accounts.dues(book.service_no)
+        ):
+            raise UnbalancedPosting(f"{account} is not this book's (or was not locked)")
 
 
 def posting_digest(

@@ -7,12 +7,16 @@
 4. no posting was changed, removed or inserted out of turn: each connection's postings run
    1, 2, 3... with each digest recomputed from the content and the previous digest, and the
    wallet row's chain head pointing at the last one;
-5. every recharge's split adds up and matches the lines of its posting.
+5. every recharge's split adds up and matches the lines of its posting;
+6. the postpaid account (DOMAIN.md §8): each connection's unpaid bill items sum to its receivable,
+   each postpaid payment's split matches its posting, and each postpaid bill's charges are exactly
+   the rated days it took.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,7 +47,16 @@ class Report:
 
 def verify(conn: Connection) -> Report:
     report = Report()
-    for check in (_postings_balance, _total_is_zero, _stored_balances, _chains, _recharges):
+    for check in (
+        _postings_balance,
+        _total_is_zero,
+        _stored_balances,
+        _chains,
+        _recharges,
+        _postpaid_items,
+        _postpaid_payments,
+        _postpaid_bills,
+    ):
         report.discrepancies.extend(check(conn, report))
     return report
 
@@ -227,3 +240,70 @@ def _recharges(conn: Connection, report: Report) -> Iterator[Discrepancy]:
             f"recharge {rid} ({ref}): {amount} = {to_dues} to dues + {to_wallet} to wallet, "
             f"but its posting credits {-wallet_lines} to the wallet and {-dues_lines} to dues",
         )
+
+
+def _postpaid_items(conn: Connection, report: Report) -> Iterator[Discrepancy]:
+    a, i = schema.ledger_accounts, schema.postpaid_items
+    owed = (
+        sa.select(i.c.service_no, sa.func.sum(i.c.amount - i.c.paid).label("owed"))
+        .group_by(i.c.service_no)
+        .subquery()
+    )
+    query = (
+        sa.select(a.c.service_no, a.c.balance, sa.func.coalesce(owed.c.owed, 0))
+        .select_from(a.outerjoin(owed, owed.c.service_no == a.c.service_no))
+        .where(a.c.kind == accounts.Kind.RECEIVABLE.value, a.c.balance != sa.func.coalesce(owed.c.owed, 0))
+    )
+    for service_no, balance, items in conn.execute(query):
+        yield Discrepancy(
+            "postpaid_items",
+            f"connection {service_no}: the receivable is {balance} paise but its unpaid bill items sum to {items}",
+        )
+
+
+def _postpaid_payments(conn: Connection, report: Report) -> Iterator[Discrepancy]:
+    p, line = schema.postpaid_payments, schema.ledger_lines
+
+    def lines_on(prefix: str) -> Any:
+        return sa.func.coalesce(
+            sa.select(sa.func.sum(line.c.amount))
+            .where(line.c.posting_id == p.c.posting_id, line.c.account_code.like(f"{prefix}:%"))
+            .scalar_subquery(),
+            0,
+        )
+
+    query = sa.select(p.c.id, p.c.reference, p.c.amount, p.c.applied, p.c.to_advance).where(
+        sa.or_(
+            lines_on("clearing") != p.c.amount,
+            -lines_on("receivable") != p.c.applied,
+            -lines_on("advance") != p.c.to_advance,
+        )
+    )
+    for pid, ref, amount, applied, to_advance in conn.execute(query):
+        yield Discrepancy(
+            "postpaid_payment_split",
+            f"postpaid payment {pid} ({ref}): {amount} = {applied} to bills + {to_advance} advance "
+            "does not match its posting",
+        )
+
+
+def _postpaid_bills(conn: Connection, report: Report) -> Iterator[Discrepancy]:
+    b, pc = schema.bills, schema.postpaid_charges
+    taken = (
+        sa.select(pc.c.settled_by, sa.func.sum(pc.c.amount).label("total"))
+        .where(pc.c.settled_by.is_not(None))
+        .group_by(pc.c.settled_by)
+        .subquery()
+    )
+    query = (
+        sa.select(b.c.bill_no, b.c.content, sa.func.coalesce(taken.c.total, 0))
+        .select_from(b.outerjoin(taken, taken.c.settled_by == b.c.bill_no))
+        .where(b.c.mode == "postpaid")
+    )
+    for bill_no, content, total in conn.execute(query):
+        charges = int(json.loads(content)["charges"])
+        if charges != int(total):
+            yield Discrepancy(
+                "postpaid_bill_charges",
+                f"postpaid bill {bill_no} charges {charges} paise but the days it took sum to {total}",
+            )

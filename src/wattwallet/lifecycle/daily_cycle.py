@@ -1,6 +1,10 @@
 """The daily cycle: bill every connection's new readings, update its ADC, send the alerts it
 has crossed, grant emergency credit, and mark it due for disconnection (DOMAIN.md §2, §3).
 
+A postpaid connection's days are rated by the very same code (one engine, two schedules, DOMAIN.md
+§8) and kept as `postpaid_charges` for its monthly bill instead of being deducted; it has no
+alerts, emergency credit or balance-driven disconnection.
+
 Built for millions of connections: each batch is one transaction that reads its connections'
 state and locks their books in two statements, rates them in Python, and writes postings, lines,
 deductions, alerts, notifications and the new state in a handful of multi-row statements.
@@ -294,7 +298,6 @@ def _next_batch(
             c.c.service_no <= upto if upto is not None else sa.true(),
             s.c.last_read_date > s.c.billed_through,
             s.c.last_read_date <= today,
-            c.c.billing_mode == "prepaid",
             c.c.state != "terminated",
         )
         .order_by(s.c.service_no)
@@ -358,6 +361,7 @@ class _Batch:
         self.holds: list[dict[str, Any]] = []
         self.alert_rows: list[dict[str, Any]] = []
         self.messages: list[tuple[notifications.Message, Any]] = []
+        self.postpaid_charges: list[tuple[Any, ...]] = []
         self.events: domain_events.Log = []
 
     def compute(self) -> None:
@@ -395,18 +399,24 @@ class _Batch:
             wh = 0
         recent = [int(v) for v in row.recent_daily_paise.split(",") if v]
         for day, day_wh in rating.spread(first_day=first_day, last_day=last_day, wh=wh):
-            balance = self._deduct(row, state, balance, day, day_wh)
-            recent.append(self.deductions[-1]["amount"])
+            charge = self._rate(row, state, day, day_wh)
+            if row.billing_mode == _POSTPAID:
+                self._accrue(row, day, day_wh, charge)
+            else:
+                balance = self._deduct(row, balance, day, day_wh, charge)
+            recent.append(charge.total_paise)
         recent = recent[-alerts.history_days_kept(self.ctx.policy) :]
         state["recent_daily_paise"] = ",".join(map(str, recent))
         default = alerts.default_adc(
             category=row.category, load_w=row.sanctioned_load_w, rules=self.ctx.policy
         )
         state["adc_paise"] = alerts.average_daily(recent=recent, default=default, rules=self.ctx.policy)
-        self._alert(row, state, balance)
+        if row.billing_mode != _POSTPAID:
+            self._alert(row, state, balance)
         self.states.append(state)
 
-    def _deduct(self, row: _Row, state: dict[str, Any], balance: int, day: dt.date, wh: int) -> int:
+    def _rate(self, row: _Row, state: dict[str, Any], day: dt.date, wh: int) -> rating.DayCharge:
+        """One day's charge, whatever the billing mode, moving the month-to-date figures on."""
         month = day.replace(day=1)
         if month != state["month_start"]:
             state.update(month_start=month, month_first_day=day, mtd_wh=0, mtd_peak_wh=0, mtd_off_peak_wh=0)
@@ -431,6 +441,26 @@ class _Batch:
             state["mtd_peak_wh"] += charge.tod_wh[0]
             state["mtd_off_peak_wh"] += charge.tod_wh[1]
         state["mtd_wh"] += wh
+        return charge
+
+    def _accrue(self, row: _Row, day: dt.date, wh: int, charge: rating.DayCharge) -> None:
+        """A postpaid day: kept for the monthly bill, posted when a bill (or a switch) takes it."""
+        total = charge.total_paise
+        self.postpaid_charges.append((row.service_no, day, wh, total, _items_json(charge.items), self.now))
+        self.report.days += 1
+        if self.emit:
+            self.events.append(
+                domain_events.Charged(
+                    at=self.now,
+                    connection=row.service_no,
+                    day=day,
+                    wh=wh,
+                    amount=total,
+                    items=tuple((i.component, i.amount_paise) for i in charge.items),
+                )
+            )
+
+    def _deduct(self, row: _Row, balance: int, day: dt.date, wh: int, charge: rating.DayCharge) -> int:
         total = charge.total_paise
         balance -= total
         if total:
@@ -597,6 +627,12 @@ class _Batch:
             ],
         )
         notifications.store(conn, self.messages, now=self.now)
+        bulk.insert(
+            conn,
+            schema.postpaid_charges,
+            ("service_no", "day", "wh", "amount", "items", "created_at"),
+            self.postpaid_charges,
+        )
         bulk.update(
             conn,
             schema.prepaid_state,
@@ -645,9 +681,11 @@ class _Row(NamedTuple):
     category: str
     sanctioned_load_w: int
     language: str
+    billing_mode: str
 
 
-_CONNECTION_COLUMNS = ("category", "sanctioned_load_w", "language")
+_POSTPAID = "postpaid"
+_CONNECTION_COLUMNS = ("category", "sanctioned_load_w", "language", "billing_mode")
 _BATCH_COLUMNS = tuple(c for c in _Row._fields if c not in _CONNECTION_COLUMNS)
 # What it writes back: all it read but the key and the newest reading (ingestion's to move).
 _STATE_COLUMNS = tuple(

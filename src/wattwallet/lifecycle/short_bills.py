@@ -245,8 +245,30 @@ def settle_at_termination(conn: Any, book: postings.Book, *, now: dt.datetime) -
     return total
 
 
+def move_to_postpaid(conn: Any, book: postings.Book, *, now: dt.datetime) -> list[tuple[str, int]]:
+    """Open short bills of a connection switching to postpaid go onto its first postpaid bill (its
+    receivable account, locked in `book`). Returns (ref, amount) of each, oldest first."""
+    sb = schema.short_bills
+    bills = conn.execute(
+        sa.select(sb)
+        .where(sb.c.service_no == book.service_no, sb.c.status == short_bill.Status.OPEN)
+        .order_by(sb.c.id)
+    ).all()
+    for bill in bills:
+        _post(
+            conn,
+            book,
+            bill,
+            charged=accounts.receivable(book.service_no),
+            status=short_bill.Status.SETTLED,
+            now=now,
+        )
+    return [(bill.ref, bill.amount) for bill in bills]
+
+
 def _post(conn: Any, book: postings.Book, bill: Any, *, charged: str, status: str, now: dt.datetime) -> None:
-    """Post a short bill to the wallet (deducted on day 15) or to dues (settled at termination)."""
+    """Post a short bill to the wallet (deducted on day 15), to dues (settled at termination) or to
+    the receivable (carried to postpaid)."""
     accounts.ensure_system_accounts(conn, now=now, codes=[REVENUE_ACCOUNT])
     posting_id = postings.post(
         conn,

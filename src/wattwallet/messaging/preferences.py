@@ -5,9 +5,10 @@ Mandatory kinds always go by SMS to the number they are for, whatever is chosen:
 the balance alerts and emergency credit that come before a disconnection (§3), the disconnection
 notices, the short-bill notices (§4: money is taken from the wallet on day 15), termination, the
 mobile-change notices that tell the old number of a change (§7), and the notice that a payment
-taken could not be credited and is to be refunded (`refund_due`). Only receipts and the
+taken could not be credited and is to be refunded (`refund_due`), the e-bills, and the notices of a
+billing-mode switch (§8: the balance moves to the other side). Only receipts and the
 reconnection notices (`OPTIONAL_KINDS`) would follow an SMS opt-out; because that leaves SMS
-carrying all but three kinds, and because the registered mobile is where the rules send notices,
+carrying all but four kinds, and because the registered mobile is where the rules send notices,
 SMS is not a switch the consumer can turn off at all (`ChannelMandatory`). WhatsApp needs an
 opt-in (Meta's rule for business messages); the app is on until turned off.
 
@@ -50,6 +51,9 @@ MANDATORY_KINDS: Final = frozenset(
         "short_bill_reminder",
         "short_bill_deducted",
         "bill_ready",  # the monthly e-bill replaces the paper bill (§6): not something to opt out of
+        "postpaid_bill_ready",  # the same, with a due date (§8)
+        "mode_switch_scheduled",  # how the consumer's money is held is changing (§8)
+        "mode_changed",
         "termination",
         "mobile_changed",
         "refund_due",

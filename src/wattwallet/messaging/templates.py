@@ -48,6 +48,10 @@ KINDS: Final[tuple[str, ...]] = (
     "mobile_changed",
     "refund_due",
     "bill_ready",
+    "postpaid_bill_ready",
+    "mode_switch_scheduled",
+    "mode_changed",
+    "payment_received",
 )
 LANGUAGES: Final[tuple[str, ...]] = ("en", "te")
 
@@ -112,6 +116,10 @@ FIGURES: Final[Mapping[str, FigureSpec]] = {
     "new_mobile_masked": FigureSpec(Figure.TEXT, 16, "alphanumeric (masked mobile)"),
     "via": FigureSpec(Figure.TEXT, 64, "text"),
     "month": FigureSpec(Figure.MONTH, 16, "month and year"),
+    "mode": FigureSpec(Figure.TEXT, 8, "text (billing mode)"),
+    "effective_on": FigureSpec(Figure.DATE, 20, "date"),
+    "outstanding": FigureSpec(Figure.MONEY, 25, "amount (₹)"),
+    "due_on": FigureSpec(Figure.DATE, 20, "date"),
     "bill_token": FigureSpec(Figure.TEXT, 23, "alphanumeric (bill link: the part after the whitelisted URL)"),
 }
 

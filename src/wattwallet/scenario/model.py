@@ -12,8 +12,7 @@ import yaml
 from wattwallet import tariffs
 from wattwallet.domain import errors, money, policy
 
-# Event kinds this version replays; the others in SCENARIOS.md arrive with the lifecycle work.
-SUPPORTED_EVENTS = ("recharge", "reading", "short_bill", "complaint", "hes", "language", "mobile_change")
+# Event kinds this version replays: SCENARIOS.md's, and `payment` and `deposit` for postpaid.
 KNOWN_EVENTS = (
     "recharge",
     "reading",
@@ -23,6 +22,8 @@ KNOWN_EVENTS = (
     "mobile_change",
     "language",
     "mode",
+    "payment",
+    "deposit",
 )
 
 
@@ -38,6 +39,7 @@ class ConnectionSpec:
     balance_paise: int
     first_recharge_done: bool
     path: str
+    deposit_paise: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,8 +96,36 @@ class MobileChangeEvent:
     by: str | None
 
 
+@dataclasses.dataclass(frozen=True)
+class ModeEvent:
+    """A billing-mode switch request (from `on`, default the next day), or its withdrawal."""
+
+    connection: str
+    mode: str | None
+    on: dt.date | None
+    withdraw: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class PaymentEvent:
+    connection: str
+    amount: object  # checked by the payment rules (at least ₹1, two decimals), like a real one
+    channel: str
+    ref: str
+    paid_at: dt.datetime | None
+
+
+@dataclasses.dataclass(frozen=True)
+class DepositEvent:
+    connection: str
+    amount: object
+
+
 Body = (
-    RechargeEvent
+    ModeEvent
+    | PaymentEvent
+    | DepositEvent
+    | RechargeEvent
     | ReadingEvent
     | ShortBillEvent
     | ComplaintEvent
@@ -266,6 +296,7 @@ class _Reader:
             "arrears",
             "first_recharge_done",
             "balance",
+            "deposit",
         }
         self._no_unknown(spec, path, allowed)
         cid = self._text(spec, "id", path)
@@ -281,7 +312,10 @@ class _Reader:
         arrears = self._rupees(spec.get("arrears", 0), f"{path}.arrears")
         if arrears < 0:
             raise self.fail(f"{path}.arrears", "arrears cannot be negative")
-        return ConnectionSpec(cid, spec, arrears, balance, done, path)
+        deposit = self._rupees(spec.get("deposit", 0), f"{path}.deposit")
+        if deposit < 0:
+            raise self.fail(f"{path}.deposit", "a deposit cannot be negative")
+        return ConnectionSpec(cid, spec, arrears, balance, done, path, deposit)
 
     def _event(self, raw: object, index: int) -> Event:
         path = f"events[{index}]"
@@ -296,8 +330,6 @@ class _Reader:
             raise self.fail(
                 f"{path}.{kind}", f"unknown event kind; expected one of {', '.join(KNOWN_EVENTS)}"
             )
-        if kind not in SUPPORTED_EVENTS:
-            raise self.fail(f"{path}.{kind}", f"{kind!r} events are not supported by this version yet")
         body = raw[kind]
         if not isinstance(body, dict):
             raise self.fail(f"{path}.{kind}", "must be a mapping")
@@ -309,6 +341,9 @@ class _Reader:
             "hes": self._hes,
             "language": self._language,
             "mobile_change": self._mobile_change,
+            "mode": self._mode,
+            "payment": self._payment,
+            "deposit": self._deposit,
         }
         parsed: Body = parsers[kind](body, f"{path}.{kind}")
         return Event(at, index, kind, parsed)
@@ -361,6 +396,45 @@ class _Reader:
             via=self._text(body, "via", path),
             **optional,
         )
+
+    def _mode(self, body: Mapping[str, Any], path: str) -> ModeEvent:
+        self._no_unknown(body, path, {"connection", "mode", "on", "withdraw"})
+        withdraw = body.get("withdraw", False)
+        if not isinstance(withdraw, bool):
+            raise self.fail(f"{path}.withdraw", "must be true or false")
+        mode = None if withdraw else self._text(body, "mode", path)
+        if mode is not None and mode not in ("prepaid", "postpaid"):
+            raise self.fail(f"{path}.mode", f"mode must be prepaid or postpaid, got {mode!r}")
+        on = body.get("on")
+        if on is not None and not isinstance(on, dt.date):
+            try:
+                on = dt.date.fromisoformat(str(on))
+            except ValueError:
+                raise self.fail(f"{path}.on", f"must be a date like 2025-07-01, got {on!r}") from None
+        if isinstance(on, dt.datetime):
+            raise self.fail(
+                f"{path}.on", "must be a date (the switch takes effect from its start), not an instant"
+            )
+        return ModeEvent(self._text(body, "connection", path), mode, on, withdraw)
+
+    def _payment(self, body: Mapping[str, Any], path: str) -> PaymentEvent:
+        self._no_unknown(body, path, {"connection", "amount", "channel", "ref", "paid_at"})
+        if body.get("amount") is None:
+            raise self.fail(f"{path}.amount", "is required")
+        paid_at = None if body.get("paid_at") is None else self._instant(body["paid_at"], f"{path}.paid_at")
+        return PaymentEvent(
+            connection=self._text(body, "connection", path),
+            amount=body["amount"],
+            channel=self._text(body, "channel", path, default="portal"),
+            ref=self._text(body, "ref", path),
+            paid_at=paid_at,
+        )
+
+    def _deposit(self, body: Mapping[str, Any], path: str) -> DepositEvent:
+        self._no_unknown(body, path, {"connection", "amount"})
+        if body.get("amount") is None:
+            raise self.fail(f"{path}.amount", "is required")
+        return DepositEvent(self._text(body, "connection", path), body["amount"])
 
     def _language(self, body: Mapping[str, Any], path: str) -> LanguageEvent:
         self._no_unknown(body, path, {"connection", "language"})

@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from wattwallet import tariffs
+from wattwallet.billing import deposits, mode_switch, postpaid_payments
 from wattwallet.consumers import mobile_change as mobile
 from wattwallet.consumers import registration
 from wattwallet.context import Context
-from wattwallet.domain import clock, errors, money, recharge
+from wattwallet.domain import billing_mode, clock, errors, money, recharge
 from wattwallet.domain import events as domain_events
 from wattwallet.domain import readings as reading_rules
 from wattwallet.hes import simulator
@@ -73,6 +74,8 @@ def _apply(ctx: Context, event: model.Event) -> Iterator[dict[str, Any]]:
         yield from _reading(ctx, at, body)
     elif isinstance(body, model.HesEvent):
         yield from _hes(ctx, at, body)
+    elif isinstance(body, model.PaymentEvent):
+        yield from _payment(ctx, at, body)
     else:
         happened: domain_events.Log = []
         try:
@@ -99,6 +102,30 @@ def _apply(ctx: Context, event: model.Event) -> Iterator[dict[str, Any]]:
                         now=at,
                         events=happened,
                     )
+            elif isinstance(body, model.ModeEvent):
+                if body.withdraw:
+                    mode_switch.withdraw(ctx, service_no=body.connection, now=at, events=happened)
+                else:
+                    assert body.mode is not None
+                    mode_switch.request(
+                        ctx,
+                        service_no=body.connection,
+                        to=body.mode,
+                        effective_on=body.on,
+                        via=billing_mode.Via.SCENARIO,
+                        by="scenario",
+                        now=at,
+                        events=happened,
+                    )
+            elif isinstance(body, model.DepositEvent):
+                deposits.set_deposit(
+                    ctx,
+                    service_no=body.connection,
+                    amount_paise=deposits.parse_amount(body.amount),
+                    by="scenario",
+                    now=at,
+                    events=happened,
+                )
             elif isinstance(body, model.MobileChangeEvent):
                 staff = body.via in mobile.STAFF
                 mobile.change(
@@ -174,6 +201,35 @@ def _reading(ctx: Context, at: dt.datetime, event: model.ReadingEvent) -> Iterat
         yield _line(at, "reading.duplicate", event.connection, kwh=str(event.kwh))
 
 
+def _payment(ctx: Context, at: dt.datetime, event: model.PaymentEvent) -> Iterator[dict[str, Any]]:
+    happened: domain_events.Log = []
+    try:
+        postpaid_payments.pay(
+            ctx,
+            service_no=event.connection,
+            amount_paise=billing_mode.payment_amount(event.amount),
+            channel=event.channel,
+            reference=event.ref,
+            now=at,
+            paid_at=event.paid_at,
+            events=happened,
+        )
+    except errors.WattWalletError as exc:
+        yield _line(
+            at,
+            "payment.rejected",
+            event.connection,
+            ref=event.ref,
+            channel=event.channel,
+            amount=str(event.amount),
+            reason=exc.code,
+            message=exc.message,
+            **({"minimum": exc.details["minimum"]} if "minimum" in exc.details else {}),
+        )
+        return
+    yield from _lines(happened)
+
+
 def _fresh_context(scenario: model.Scenario) -> Context:
     store = db.Store.from_url("sqlite://")
     migrate.upgrade(store.engine)
@@ -203,6 +259,14 @@ def _add_connections(ctx: Context, scenario: model.Scenario) -> None:
                 today=clock.ist_date(scenario.start),
             )
             registration.add(ctx, new, now=scenario.start)
+            if spec.deposit_paise:
+                deposits.set_deposit(
+                    ctx,
+                    service_no=new.service_no,
+                    amount_paise=spec.deposit_paise,
+                    by="scenario",
+                    now=scenario.start,
+                )
         except errors.WattWalletError as exc:
             raise model.ScenarioInvalid(f"connections[{index}]: {exc.message}", field=spec.path) from None
 

@@ -797,7 +797,11 @@ bills = Table(
     Column("content", Text, nullable=False),  # the statement, canonical JSON
     Column("content_hash", String(64), nullable=False),  # SHA-256 of content
     Column("verification_code", String(12), nullable=False),  # printed on the PDF
-    UniqueConstraint("service_no", "month", "revision"),
+    # A postpaid bill is the same document with its own number series and a due date (0019).
+    Column("mode", String(8), nullable=False, server_default="prepaid"),
+    Column("due_on", Date, nullable=True),
+    UniqueConstraint("service_no", "month", "mode", "revision"),
+    CheckConstraint("mode IN ('prepaid', 'postpaid')", name="mode"),
     CheckConstraint("revision >= 1", name="revision_positive"),
     CheckConstraint("language IN ('en', 'te')", name="language"),
     Index("ix_bills_month_service_no", "month", "service_no"),
@@ -811,4 +815,89 @@ bill_link_keys = Table(
     Column("id", Integer, primary_key=True, autoincrement=False),
     Column("secret", String(64), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+
+# --- Postpaid (migration 0019) ----------------------------------------------------------------------
+
+# A switch of billing mode from the start of an IST day: pending (withdrawable) until then.
+mode_switches = Table(
+    "mode_switches",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("from_mode", String(8), nullable=False),
+    Column("to_mode", String(8), nullable=False),
+    Column("effective_on", Date, nullable=False),
+    Column("status", String(10), nullable=False),  # billing.mode_switch.Status
+    Column("requested_via", String(10), nullable=False),  # consumer | staff | scenario
+    Column("requested_by", String(64), nullable=True),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("closed_at", UTCDateTime, nullable=True),  # done or withdrawn
+    # The settlement, once done (paise): what went to the wallet or the advance, to dues, the
+    # deposit set against dues, and what a switch to postpaid put on the first bill.
+    Column("carried", BigInteger, nullable=True),
+    Column("to_dues", BigInteger, nullable=True),
+    Column("deposit_adjusted", BigInteger, nullable=True),
+    Column("to_receivable", BigInteger, nullable=True),
+    CheckConstraint("status IN ('pending', 'done', 'withdrawn')", name="status"),
+    CheckConstraint(
+        "from_mode IN ('prepaid', 'postpaid') AND to_mode IN ('prepaid', 'postpaid') "
+        "AND from_mode <> to_mode",
+        name="modes",
+    ),
+    CheckConstraint("requested_via IN ('consumer', 'staff', 'scenario')", name="requested_via"),
+    Index("ix_mode_switches_status_effective_on", "status", "effective_on"),
+)
+
+# A postpaid day, rated by the same engine as a prepaid one; posted when a bill takes it.
+postpaid_charges = Table(
+    "postpaid_charges",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False),
+    Column("day", Date, nullable=False),
+    Column("wh", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("items", Text, nullable=False),  # JSON [[component, paise], ...]
+    Column("settled_by", String(40), nullable=True),  # the bill number, or "switch:<id>"
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("service_no", "day"),
+)
+
+# What a postpaid consumer owes, item by item; unpaid amounts sum to the receivable account.
+postpaid_items = Table(
+    "postpaid_items",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("kind", String(12), nullable=False),  # billing.postpaid.ItemKind
+    Column("bill_id", BigInteger, nullable=True),
+    Column("label", String(64), nullable=False),
+    Column("due_on", Date, nullable=True),
+    Column("amount", BigInteger, nullable=False),
+    Column("paid", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    CheckConstraint("amount > 0 AND paid >= 0 AND paid <= amount", name="paid"),
+    CheckConstraint("kind IN ('bill', 'carried', 'dues', 'short_bill', 'arrears')", name="kind"),
+)
+
+postpaid_payments = Table(
+    "postpaid_payments",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("service_no", String(20), ForeignKey("connections.service_no"), nullable=False, index=True),
+    Column("channel", String(16), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("applied", BigInteger, nullable=False),  # to bills (open items)
+    Column("to_advance", BigInteger, nullable=False),  # beyond what was owed: set against the next bill
+    Column("outstanding_after", BigInteger, nullable=False),
+    Column("paid_at", UTCDateTime, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("posting_id", BigInteger, nullable=False),
+    UniqueConstraint("channel", "reference"),
+    CheckConstraint(
+        "amount > 0 AND applied >= 0 AND to_advance >= 0 AND applied + to_advance = amount", name="split"
+    ),
 )
