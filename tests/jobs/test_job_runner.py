@@ -35,6 +35,7 @@ def test_each_occurrence_runs_once_across_workers(ctx: Context) -> None:
     jobs = {job for job, _, _ in runs}
     assert jobs == {
         schedule.DAILY_CYCLE,
+        schedule.MODE_SWITCHES,
         schedule.TERMINATIONS,
         schedule.BILLS,
         schedule.NOTICES,

@@ -63,6 +63,10 @@ _figures = st.fixed_dictionaries(
         "via": st.sampled_from(["app", "website", "helpline", "service_centre"]),
         "month": st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)),
         "bill_token": st.from_regex(r"[A-Za-z0-9_-]{23}", fullmatch=True),
+        "mode": st.sampled_from(["prepaid", "postpaid"]),
+        "effective_on": st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)),
+        "outstanding": st.integers(0, money.MAX_AMOUNT_PAISE),
+        "due_on": st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)),
     }
 )
 

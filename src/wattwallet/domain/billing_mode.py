@@ -36,7 +36,7 @@ class SwitchDateInPast(errors.InvalidInput):
 
 
 class ConnectionTerminated(errors.RuleViolation):
-    code = "connection_terminated"
+    code = "mode_switch_connection_terminated"
 
 
 class SwitchPending(errors.Conflict):

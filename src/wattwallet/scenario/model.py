@@ -98,7 +98,8 @@ class MobileChangeEvent:
 
 @dataclasses.dataclass(frozen=True)
 class ModeEvent:
-    """A billing-mode switch request (from `on`, default the next day), or its withdrawal."""
+    """A billing-mode switch request (effective from the day `from`, default the next day), or its
+    withdrawal (`withdraw: true`)."""
 
     connection: str
     mode: str | None
@@ -398,23 +399,22 @@ class _Reader:
         )
 
     def _mode(self, body: Mapping[str, Any], path: str) -> ModeEvent:
-        self._no_unknown(body, path, {"connection", "mode", "on", "withdraw"})
+        # `from`, not `on`: YAML 1.1 reads a bare `on` key as the boolean true.
+        self._no_unknown(body, path, {"connection", "mode", "from", "withdraw"})
         withdraw = body.get("withdraw", False)
         if not isinstance(withdraw, bool):
             raise self.fail(f"{path}.withdraw", "must be true or false")
         mode = None if withdraw else self._text(body, "mode", path)
         if mode is not None and mode not in ("prepaid", "postpaid"):
             raise self.fail(f"{path}.mode", f"mode must be prepaid or postpaid, got {mode!r}")
-        on = body.get("on")
+        on = body.get("from")
+        if isinstance(on, dt.datetime):
+            raise self.fail(f"{path}.from", "must be a date (a switch takes effect from its start), not an instant")
         if on is not None and not isinstance(on, dt.date):
             try:
                 on = dt.date.fromisoformat(str(on))
             except ValueError:
-                raise self.fail(f"{path}.on", f"must be a date like 2025-07-01, got {on!r}") from None
-        if isinstance(on, dt.datetime):
-            raise self.fail(
-                f"{path}.on", "must be a date (the switch takes effect from its start), not an instant"
-            )
+                raise self.fail(f"{path}.from", f"must be a date like 2025-07-01, got {on!r}") from None
         return ModeEvent(self._text(body, "connection", path), mode, on, withdraw)
 
     def _payment(self, body: Mapping[str, Any], path: str) -> PaymentEvent:
