@@ -22,6 +22,7 @@ class Kind(enum.StrEnum):
     DUES = "dues"  # pending prepaid dues carried over
     SHORT_BILL = "short_bill"  # an open short bill carried over
     ARREARS = "arrears"  # brought forward when the connection joined WattWallet postpaid
+    RELEASED = "released"  # held consumption staff released (lifecycle/holds.py)
 
 
 class NewItem(NamedTuple):

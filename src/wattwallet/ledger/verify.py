@@ -257,7 +257,8 @@ def _postpaid_items(conn: Connection, report: Report) -> Iterator[Discrepancy]:
     for service_no, balance, items in conn.execute(query):
         yield Discrepancy(
             "postpaid_items",
-            f"connection {service_no}: the receivable is {balance} paise but its unpaid bill items sum to {items}",
+            f"connection {service_no}: the receivable is {balance} paise "
+            f"but its unpaid bill items sum to {items}",
         )
 
 

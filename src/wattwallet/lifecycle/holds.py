@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from wattwallet.context import Context
-from wattwallet.domain import clock, errors, rating
+from wattwallet.domain import clock, connection, errors, rating
 from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
 from wattwallet.lifecycle import consequences as balance
@@ -96,8 +96,11 @@ def release(
             raise ReleaseNotPossible(
                 "a backwards register has no consumption to bill: dismiss it after the meter check"
             )
-        book = postings.lock(conn, service_no=row.service_no)
         target = connections.get(conn, row.service_no)
+        postpaid = target.mode is connection.BillingMode.POSTPAID
+        if postpaid:
+            accounts.open_postpaid_accounts(conn, service_nos=[row.service_no], now=now)
+        book = postings.lock(conn, service_no=row.service_no, postpaid=postpaid)
         s = schema.prepaid_state
         state = conn.execute(sa.select(s).where(s.c.service_no == row.service_no)).one()
         today = clock.ist_date(now)
@@ -127,11 +130,13 @@ def release(
             for component, amount in items:
                 code = accounts.for_charge(component)
                 by_account[code] = by_account.get(code, 0) - amount
+            # Prepaid: from the wallet. Postpaid: owed on the next bill, due like a bill.
+            charged = accounts.receivable(row.service_no) if postpaid else accounts.wallet(row.service_no)
             postings.post(
                 conn,
                 book,
                 kind="deduction.released",
-                lines=[postings.Line(accounts.wallet(row.service_no), total)]
+                lines=[postings.Line(charged, total)]
                 + [postings.Line(code, amount) for code, amount in by_account.items() if amount],
                 occurred_at=now,
                 recorded_at=now,
@@ -141,6 +146,18 @@ def release(
         if state.month_start == month:  # the released units count towards this month's slabs
             conn.execute(
                 sa.update(s).where(s.c.service_no == row.service_no).values(mtd_wh=mtd + wh, updated_at=now)
+            )
+        if postpaid and total:
+            conn.execute(
+                sa.insert(schema.postpaid_items).values(
+                    service_no=row.service_no,
+                    kind="released",
+                    label=f"held consumption {row.from_date}..{row.to_date}",
+                    due_on=today + dt.timedelta(days=ctx.policy.postpaid_due_days),
+                    amount=total,
+                    paid=0,
+                    created_at=now,
+                )
             )
         _close(conn, row.id, Status.RELEASED, by=by, note=note, now=now)
         follow.append(
@@ -155,15 +172,16 @@ def release(
                 released_hold=row.id,
             )
         )
-        balance.after_change(
-            ctx,
-            conn,
-            service_no=row.service_no,
-            language=target.language.value,
-            balance=book.wallet,
-            now=now,
-            events=follow,
-        )
+        if not postpaid:  # a postpaid connection has no balance-driven rules
+            balance.after_change(
+                ctx,
+                conn,
+                service_no=row.service_no,
+                language=target.language.value,
+                balance=book.wallet,
+                now=now,
+                events=follow,
+            )
     if events is not None:
         events.extend(follow)
     return Released(

@@ -409,7 +409,9 @@ class _Reader:
             raise self.fail(f"{path}.mode", f"mode must be prepaid or postpaid, got {mode!r}")
         on = body.get("from")
         if isinstance(on, dt.datetime):
-            raise self.fail(f"{path}.from", "must be a date (a switch takes effect from its start), not an instant")
+            raise self.fail(
+                f"{path}.from", "must be a date (a switch takes effect from its start), not an instant"
+            )
         if on is not None and not isinstance(on, dt.date):
             try:
                 on = dt.date.fromisoformat(str(on))

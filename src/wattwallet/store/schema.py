@@ -879,7 +879,7 @@ postpaid_items = Table(
     Column("paid", BigInteger, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     CheckConstraint("amount > 0 AND paid >= 0 AND paid <= amount", name="paid"),
-    CheckConstraint("kind IN ('bill', 'carried', 'dues', 'short_bill', 'arrears')", name="kind"),
+    CheckConstraint("kind IN ('bill', 'carried', 'dues', 'short_bill', 'arrears', 'released')", name="kind"),
 )
 
 postpaid_payments = Table(

@@ -96,7 +96,7 @@ def upgrade() -> None:
             "amount > 0 AND paid >= 0 AND paid <= amount", name=op.f("ck_postpaid_items_paid")
         ),
         sa.CheckConstraint(
-            "kind IN ('bill', 'carried', 'dues', 'short_bill', 'arrears')",
+            "kind IN ('bill', 'carried', 'dues', 'short_bill', 'arrears', 'released')",
             name=op.f("ck_postpaid_items_kind"),
         ),
     )
