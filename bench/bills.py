@@ -1,6 +1,9 @@
-"""Time the monthly bill run over N prepaid connections with a month of real ledger history.
+"""Time the monthly bill run over N prepaid (or postpaid) connections with a month of real history.
 
-    python bench/bills.py --connections 100000 --db sqlite|postgresql [--workers 2]
+    python bench/bills.py --connections 100000 --db sqlite|postgresql [--workers 2] [--mode postpaid]
+
+With `--mode postpaid` the fleet is postpaid (with arrears brought forward): the cycle rates June's
+days for the bill, and the run makes postpaid bills (posted, arrears, due date, open items).
 
 Builds the fleet (wattwallet.simulation.fleet) on 2 June 2025, then lives June through the real engine: every
 day the readings of all meters go in through the HES batch ingest and the real daily cycle bills
@@ -24,7 +27,7 @@ import sqlalchemy as sa
 from throwaway import fresh_database, migrated_context  # bench/, beside this script
 from wattwallet.billing import _render
 from wattwallet.billing import service as bills
-from wattwallet.domain import clock, readings
+from wattwallet.domain import clock, connection, readings
 from wattwallet.lifecycle import daily_cycle, ingest
 from wattwallet.simulation import fleet
 from wattwallet.store import schema
@@ -43,6 +46,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="processes making bills of disjoint ranges")
     parser.add_argument("--chunk", type=int, default=bills.DEFAULT_CHUNK)
     parser.add_argument("--pdfs", type=int, default=200)
+    parser.add_argument("--mode", choices=["prepaid", "postpaid"], default="prepaid")
     parser.add_argument("--profile", action="store_true", help="print where the bill run spends its time")
     parser.add_argument("--keep", action="store_true", help="keep the database (its URL is printed)")
     args = parser.parse_args()
@@ -51,7 +55,8 @@ def main() -> None:
     try:
         ctx = migrated_context(url)
         started = time.perf_counter()
-        fleet.build(ctx, fleet.Spec(connections=args.connections, today=START, days=1))
+        mode = connection.BillingMode(args.mode)
+        fleet.build(ctx, fleet.Spec(connections=args.connections, today=START, days=1, mode=mode))
         with ctx.store.read() as conn:
             registers = dict(
                 conn.execute(
@@ -103,7 +108,7 @@ def main() -> None:
             profiler.disable()
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
         print(
-            f"bills of {report.month}: {report.connections} connections, {report.created} made, "
+            f"{args.mode} bills of {report.month}: {report.connections} connections, {report.created} made, "
             f"{args.workers} worker(s), chunks of {args.chunk}, {elapsed:.2f}s"
         )
         again = time.perf_counter()
@@ -122,6 +127,8 @@ def main() -> None:
         times = []
         for i, service_no in enumerate(numbers):
             bill = bills.show(ctx, service_no=service_no, month=JUNE)
+            if bill.mode != args.mode:
+                continue
             _render.clear_cache()
             t0 = time.perf_counter()
             bills.pdf(ctx, bill, language="te" if i % 2 else "en")

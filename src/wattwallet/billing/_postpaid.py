@@ -158,13 +158,19 @@ def run_chunk(
     fresh = _items.unpaid(conn, [b.service_no for b in made if applied[b.service_no]])
     for no, items in fresh.items():
         _items.settle(conn, items, applied[no])
+    # The days each bill took, in one statement: the bill number is its month's prefix and the
+    # service number (revision 1: a postpaid bill is made once).
     pc = schema.postpaid_charges
-    for b in made:
-        conn.execute(
-            sa.update(pc)
-            .where(pc.c.service_no == b.service_no, pc.c.settled_by.is_(None), pc.c.day < month.end)
-            .values(settled_by=b.bill_no)
+    prefix = repo.bill_number("", month, 1, mode="postpaid")
+    conn.execute(
+        sa.update(pc)
+        .where(
+            pc.c.service_no.in_([b.service_no for b in made]),
+            pc.c.settled_by.is_(None),
+            pc.c.day < month.end,
         )
+        .values(settled_by=sa.literal(prefix) + pc.c.service_no)
+    )
     return ChunkResult(made, len(drafts) - len(ready), len(drafts))
 
 

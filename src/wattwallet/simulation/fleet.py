@@ -34,6 +34,7 @@ class Spec:
     daily_wh: tuple[int, int] = (3_000, 12_000)
     opening_paise: tuple[int, int] = (100, 150_000)  # ₹1 to ₹1,500
     adc_paise: int = 4_000
+    mode: connection.BillingMode = connection.BillingMode.PREPAID
 
 
 def service_numbers(spec: Spec) -> list[str]:
@@ -68,19 +69,22 @@ def _chunk(
             read_day = start + dt.timedelta(days=index + 1)
             read_at = dt.datetime.combine(read_day, dt.time(0, 15), tzinfo=clock.IST)
             readings.append((f"SM{sn}", sn, read_at, read_day, register, installed))
-        opening = rng.randint(*spec.opening_paise)
+        opening = rng.randint(*spec.opening_paise) if spec.mode is connection.BillingMode.PREPAID else 0
         news.append(
             registration.NewConnection(
                 service_no=sn,
                 consumer_name=f"Consumer {sn}",
                 category="LT-I",
                 load_kw=Decimal(2),
-                mode=connection.BillingMode.PREPAID,
+                mode=spec.mode,
                 mobile="+919876543210",
                 language=connection.Language.TELUGU if int(sn) % 2 else connection.Language.ENGLISH,
                 meter_serial=f"SM{sn}",
                 first_recharge_done=True,
                 opening_balance_paise=opening,
+                arrears_paise=0
+                if spec.mode is connection.BillingMode.PREPAID
+                else rng.randint(*spec.opening_paise),
             )
         )
         sent = alerts.evaluate(
