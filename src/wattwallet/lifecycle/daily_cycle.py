@@ -411,7 +411,9 @@ class _Batch:
             category=row.category, load_w=row.sanctioned_load_w, rules=self.ctx.policy
         )
         state["adc_paise"] = alerts.average_daily(recent=recent, default=default, rules=self.ctx.policy)
-        if row.billing_mode != _POSTPAID:
+        if row.billing_mode == _POSTPAID:  # no balance-driven rules: the state stays as it is
+            state.update(balance_rules.state_values(balance_rules.state_of(row)))
+        else:
             self._alert(row, state, balance)
         self.states.append(state)
 
