@@ -57,8 +57,13 @@ ALWAYS = (
 
 @pytest.fixture
 def postpaid_bills(ctx: Context, add_connection: AddConnection) -> tuple[bills.Bill, bills.Bill]:
-    """June (advance from the prepaid wallet set against it) and July (June's rest as arrears)."""
-    service_no = add_connection(language="te", consumer_name="లక్ష్మి దేవి")
+    return postpaid_history(ctx, add_connection(language="te", consumer_name="లక్ష్మి దేవి"))
+
+
+def postpaid_history(ctx: Context, service_no: str) -> tuple[bills.Bill, bills.Bill]:
+    """A prepaid connection registered on June 2 switched to postpaid on June 10 with ₹500 less
+    a week's charges in its wallet: June's bill (that advance set against it), ₹300 paid on July 5,
+    July's bill (June's rest as arrears). The readings run to August 1."""
     recharges.recharge_wallet(
         ctx,
         events=[],

@@ -38,6 +38,7 @@ def show(page: base.Page, *, error: str | None = None, status: int = 200) -> Res
         pending=mode_switch.pending(ctx, service_no=page.service_no),
         history=[s for s in earlier if s.status is not billing_mode.Status.PENDING],
         earliest=tomorrow.isoformat(),
+        earliest_day=tomorrow,
         chosen=page.field("effective_on") or tomorrow.isoformat(),
         error=error,
         notice=page._(done) if done else None,
