@@ -47,8 +47,17 @@ class Portal:
     ctx: Context
     process: subprocess.Popen[bytes]
 
-    def add(self, service_no: str, *, mobile: str, language: str = "en", name: str = "Lakshmi Devi") -> str:
-        now = dt.datetime.now(dt.UTC)
+    def add(
+        self,
+        service_no: str,
+        *,
+        mobile: str,
+        language: str = "en",
+        name: str = "Lakshmi Devi",
+        at: dt.datetime | None = None,
+    ) -> str:
+        """Register a prepaid connection, today unless `at` says when (for a history in the past)."""
+        now = at or dt.datetime.now(dt.UTC)
         new = registration.parse(
             self.ctx,
             service_no=service_no,

@@ -14,7 +14,7 @@ from tests.web.conftest import PHONE, Portal
 from tests.web.test_portal_browser import sign_in_by_keyboard
 
 AXE = Path(__file__).with_name("node_modules") / "axe-core" / "axe.min.js"
-PAGES = ("", "usage", "passbook", "bills", "recharge", "complaints", "profile")
+PAGES = ("", "usage", "passbook", "bills", "recharge", "complaints", "profile", "billing-mode")
 
 
 def serious(page: Any) -> list[dict[str, Any]]:
@@ -49,6 +49,11 @@ def test_no_serious_or_critical_axe_violation_on_any_page_in_either_language(
             problems[f"{lang} /{tail}"] = serious(page)
         page.click("form.lang button")
         page.wait_for_load_state()
+    # The Billing mode page with a switch booked (the Withdraw form instead of the request form).
+    page.goto(f"{portal.base}/c/{number}/billing-mode")
+    page.click("form[action$='/billing-mode'] button[type=submit]")
+    page.wait_for_selector("form[action$='/withdraw']")
+    problems["te /billing-mode booked"] = serious(page)
     context.close()
     found = {where: v for where, v in problems.items() if v}
     assert not found, json.dumps(found, indent=1, ensure_ascii=False)

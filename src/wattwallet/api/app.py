@@ -15,7 +15,18 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from wattwallet import config
-from wattwallet.api import agents, auth, consumer, deliveries, deps, hardening, payments, problems, staff
+from wattwallet.api import (
+    agents,
+    auth,
+    billing_mode,
+    consumer,
+    deliveries,
+    deps,
+    hardening,
+    payments,
+    problems,
+    staff,
+)
 from wattwallet.api import bills as bill_routes
 from wattwallet.context import Context
 from wattwallet.jobs import background as jobs
@@ -63,6 +74,7 @@ def create_app(
     routers = (
         auth.router,
         consumer.router,
+        billing_mode.router,
         staff.router,
         deliveries.router,
         payments.router,

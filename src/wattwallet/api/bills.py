@@ -22,6 +22,13 @@ PDF: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/pdf": {}}, "description": "The bill as a PDF"}
 }
 MonthPath = Annotated[str, Path(pattern=r"^[0-9]{4}-[0-9]{2}$", description="YYYY-MM", examples=["2025-06"])]
+ModeQuery = Annotated[
+    str | None,
+    Query(
+        pattern=r"^(prepaid|postpaid)$",
+        description="A month with a switch has both; default: the postpaid bill",
+    ),
+]
 LanguageQuery = Annotated[
     str | None, Query(pattern=r"^(en|te)$", description="en or te (default: the consumer's language)")
 ]
@@ -35,7 +42,9 @@ class BillSummary(BaseModel):
     language: str
     issued_at: dt.datetime
     units_wh: int
-    amount_paise: int = Field(description="The month's deductions")
+    mode: str = Field(examples=["prepaid", "postpaid"])
+    amount_paise: int = Field(description="Prepaid: the month's deductions; postpaid: the net payable")
+    due_on: dt.date | None = Field(description="Postpaid: pay by this day; prepaid: null")
     opening_balance_paise: int
     closing_balance_paise: int
     recharged_paise: int
@@ -52,7 +61,9 @@ class BillSummary(BaseModel):
             language=bill.language,
             issued_at=bill.issued_at,
             units_wh=bill.units_wh,
+            mode=bill.mode,
             amount_paise=bill.amount,
+            due_on=bill.due_on,
             opening_balance_paise=int(c["opening_balance"]),
             closing_balance_paise=int(c["closing_balance"]),
             recharged_paise=int(c["recharged"]),
@@ -98,9 +109,13 @@ def my_bills(rt: deps.RuntimeDep, service_no: consumer.Owned) -> list[BillSummar
 
 @mine.get(f"{consumer.CONNECTION}/bills/{{month}}.pdf", summary="My bill of a month as a PDF", responses=PDF)
 def my_bill_pdf(
-    rt: deps.RuntimeDep, service_no: consumer.Owned, month: MonthPath, language: LanguageQuery = None
+    rt: deps.RuntimeDep,
+    service_no: consumer.Owned,
+    month: MonthPath,
+    language: LanguageQuery = None,
+    mode: ModeQuery = None,
 ) -> Response:
-    bill = bills.show(rt.ctx, service_no=service_no, month=bills.parse_month(month))
+    bill = bills.show(rt.ctx, service_no=service_no, month=bills.parse_month(month), mode=mode)
     return _pdf(bills.pdf(rt.ctx, bill, language=language), bill, language)
 
 

@@ -1,8 +1,12 @@
-"""The words of the bill PDF in English and Telugu (figures are formatted by notify.formatting)."""
+"""The words of the bill PDFs (prepaid statement and postpaid bill) in English and Telugu (figures are
+formatted by notify.formatting)."""
 
 from __future__ import annotations
 
+import re
 from typing import Final
+
+from wattwallet.messaging import formatting
 
 LABELS: Final[dict[str, dict[str, str]]] = {
     "title": {"en": "Monthly e-bill (prepaid)", "te": "నెలవారీ ఇ-బిల్లు (ప్రీపెయిడ్)"},
@@ -97,7 +101,77 @@ LABELS: Final[dict[str, dict[str, str]]] = {
     },
     "units_short": {"en": "units", "te": "యూనిట్లు"},
     "kw": {"en": "kW", "te": "కి.వా."},
+    # The postpaid bill.
+    "pp_title": {"en": "Postpaid bill", "te": "పోస్ట్‌పెయిడ్ బిల్లు"},
+    "pp_discom_note": {
+        "en": "Smart meter, postpaid: no paper bill is sent.",
+        "te": "స్మార్ట్ మీటర్, పోస్ట్‌పెయిడ్: కాగితపు బిల్లు పంపబడదు.",
+    },
+    "pp_payable": {"en": "Net payable", "te": "చెల్లించవలసిన మొత్తం"},
+    "pp_due_on": {"en": "Pay by", "te": "చెల్లించవలసిన చివరి తేదీ"},
+    "pp_nothing_to_pay": {
+        "en": "Nothing to pay this month: your advance covered the bill.",
+        "te": "ఈ నెల చెల్లించవలసినది ఏమీ లేదు: మీ అడ్వాన్స్ నుండి బిల్లు చెల్లించబడింది.",
+    },
+    "pp_account": {"en": "How the amount is made up", "te": "మొత్తం వివరాలు"},
+    "pp_arrears": {"en": "Arrears (earlier bills not paid)", "te": "బకాయిలు (చెల్లించని గత బిల్లులు)"},
+    "pp_charges_month": {"en": "Charges this month", "te": "ఈ నెల ఛార్జీలు"},
+    "pp_advance_applied": {"en": "Advance set against this bill", "te": "ఈ బిల్లుకు జమ చేసిన అడ్వాన్స్"},
+    "pp_paid_in_month": {"en": "Paid during the month", "te": "ఈ నెలలో చెల్లించినది"},
+    "pp_advance_left": {"en": "Advance left for later bills", "te": "తదుపరి బిల్లులకు మిగిలిన అడ్వాన్స్"},
+    "pp_deposit": {"en": "Security deposit held", "te": "మీ భద్రతా డిపాజిట్"},
+    "pp_account_note": {
+        "en": "Payments made during the month are already taken off the arrears. "
+        "The security deposit is not set against monthly bills.",
+        "te": "ఈ నెలలో చేసిన చెల్లింపులు బకాయిల నుండి ఇప్పటికే తీసివేయబడ్డాయి. భద్రతా డిపాజిట్‌ను నెలవారీ బిల్లులకు జమ చేయరు.",
+    },
+    "pp_billed": {"en": "Consumption billed", "te": "బిల్ చేసిన వినియోగం"},
+    "pp_period": {"en": "Period billed", "te": "బిల్ చేసిన కాలం"},
+    "pp_no_days": {"en": "no days this month", "te": "ఈ నెల రోజులు లేవు"},
+    "pp_charges": {"en": "This month's charges by component", "te": "ఈ నెల ఛార్జీలు, అంశాల వారీగా"},
+    "pp_charges_total": {"en": "Total charges this month", "te": "ఈ నెల మొత్తం ఛార్జీలు"},
+    "pp_arrears_items": {"en": "Arrears, bill by bill", "te": "బకాయిలు, బిల్లుల వారీగా"},
+    "pp_no_arrears": {"en": "No arrears.", "te": "బకాయిలు లేవు."},
+    "pp_how_to_pay": {"en": "How to pay", "te": "ఎలా చెల్లించాలి"},
+    "pay_te": {
+        "en": "",
+        "te": "సేవా కేంద్రం కౌంటర్‌లో చెల్లించండి. ₹1 నుండి ఏ మొత్తమైనా తీసుకుంటారు; ముందుగా పాత బిల్లుకు జమ అవుతుంది.",
+    },
+    "pp_footer": {
+        "en": "A bill of the month from the meter readings, rated by the tariff in force. Content hash",
+        "te": "మీటర్ రీడింగ్‌ల నుండి అమలులో ఉన్న టారిఫ్ ప్రకారం తయారైన ఈ నెల బిల్లు. కంటెంట్ హ్యాష్",
+    },
 }
+
+# What an arrears line of a postpaid bill names (postpaid_items.label): a bill number, or what a
+# switch from prepaid carried onto the first bill.
+ARREARS: Final[dict[str, dict[str, str]]] = {
+    "bill": {"en": "Bill of {month} ({ref})", "te": "{month} బిల్లు ({ref})"},
+    "carried from prepaid wallet": {
+        "en": "Emergency credit used on the prepaid wallet",
+        "te": "ప్రీపెయిడ్ వాలెట్‌లో వాడిన అత్యవసర క్రెడిట్",
+    },
+    "dues carried from prepaid": {"en": "Dues carried from prepaid", "te": "ప్రీపెయిడ్ నుండి వచ్చిన బకాయిలు"},
+    "short bill": {"en": "Short bill {ref}", "te": "షార్ట్ బిల్లు {ref}"},
+}
+
+
+_BILL_NO = re.compile(r"^(?:PB|BL)(\d\d)(\d\d)-")
+
+
+def arrears_item(label: str, language: str) -> str:
+    """PB2506-1234567890123 -> Bill of Jun 2025 (PB2506-...); short bill SB-1 -> Short bill SB-1;
+    what a switch carried in the consumer's words; anything else as it is."""
+    if label in ARREARS:
+        return ARREARS[label][language]
+    bill = _BILL_NO.match(label)
+    if bill and 1 <= int(bill[2]) <= 12:
+        month = f"{formatting.MONTHS[language][int(bill[2]) - 1]} {2000 + int(bill[1])}"
+        return ARREARS["bill"][language].format(month=month, ref=label)
+    if label.startswith("short bill "):
+        return ARREARS["short bill"][language].format(ref=label.removeprefix("short bill "))
+    return label
+
 
 COMPONENTS: Final[dict[str, dict[str, str]]] = {
     "energy": {"en": "Energy charge", "te": "ఎనర్జీ ఛార్జీ"},

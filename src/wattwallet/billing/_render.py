@@ -50,6 +50,11 @@ tr.total td { font-weight: bold; border-top: 1pt solid #333; }
 .code { font-weight: bold; font-size: 12pt; letter-spacing: 1pt; }
 .revision { color: #b71c1c; font-weight: bold; }
 svg { display: block; }
+tr.gap td { padding-top: 7pt; }
+table.due { margin: 6pt 0 2pt 0; border: 1.5pt solid #1b5e20; }
+table.due td { width: 50%; padding: 5pt 8pt; background: #eef3ee; }
+table.due .label { font-size: 10pt; font-weight: bold; color: #1b5e20; }
+table.due .big { font-size: 17pt; font-weight: bold; }
 """
 
 
@@ -110,17 +115,12 @@ def clear_cache() -> None:
 
 
 def page(bill: repo.Bill, *, language: str, settings: bill_settings.BillSettings) -> str:
+    if bill.mode == "postpaid":
+        return postpaid_page(bill, language=language, settings=settings)
     c = bill.content
     t = _Words(language)
     e = html.escape
-    month_first = dt.date.fromisoformat(c["period"]["from"])
-    parts: list[str] = [f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">']
-    parts.append(f"<title>{e(bill.bill_no)}</title></head><body>")
-    parts.append(f"<h1>{t('title')} · {e(_month(month_first, language))}</h1>")
-    parts.append(f'<div class="note">{t("discom_note")}</div>')
-    if bill.revision > 1:
-        old = repo.bill_number(bill.service_no, bill.month, bill.revision - 1)
-        parts.append(f'<p class="revision">{t("revision", n=str(bill.revision), old=old)}</p>')
+    parts = _start(bill, t, "title", "discom_note")
     period = f"{_day(c['period']['from'], language)} – {_day(c['period']['to'], language)}"
     load_kw = f"{c['load_w'] / 1000:g} {t('kw')}"
     head = [
@@ -133,11 +133,7 @@ def page(bill: repo.Bill, *, language: str, settings: bill_settings.BillSettings
         ("load", load_kw),
         ("meter", c["meter_serial"]),
     ]
-    rows = "".join(
-        f"<tr><th>{t(a)}</th><td>{e(x)}</td><th>{t(b)}</th><td>{e(y)}</td></tr>"
-        for (a, x), (b, y) in zip(head[0::2], head[1::2], strict=True)
-    )
-    parts.append(f'<table class="head">{rows}</table>')
+    parts.append(_head_table(head, t))
 
     # Wallet summary and consumption, side by side.
     wallet_rows = [
@@ -256,23 +252,168 @@ def page(bill: repo.Bill, *, language: str, settings: bill_settings.BillSettings
         parts.append(f"<h2>{t('held')}</h2><table>{body}</table><p class='note'>{t('held_note')}</p>")
 
     # How to recharge, helpline, grievances, verification.
-    helpline = templates.Whitelisted().helpline
     how = settings.recharge_how if language == "en" else _labels.LABELS["recharge_te"]["te"]
-    parts.append('<div class="box">')
-    parts.append(f"<b>{t('how_to_recharge')}</b>: {e(how)}<br><b>{t('helpline', number=helpline)}</b>")
-    parts.append(f"<br><b>{t('grievance')}</b>: {t('grievance_text')}<br>")
+    parts.append(_help_box(t("how_to_recharge"), how, t, settings))
+    parts.append(_verification(bill, t, "footer"))
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+def postpaid_page(bill: repo.Bill, *, language: str, settings: bill_settings.BillSettings) -> str:
+    """The postpaid bill: the month's charges by component, arrears, advance, and what to pay by
+    when (DOMAIN.md §8), on the same page as the prepaid statement."""
+    c = bill.content
+    t = _Words(language)
+    e = html.escape
+    parts = _start(bill, t, "pp_title", "pp_discom_note")
+    if c["first_day"] is None:
+        period = html.unescape(t("pp_no_days"))
+    else:
+        period = f"{_day(c['first_day'], language)} – {_day(c['last_day'], language)}"
+    head = [
+        ("bill_no", bill.bill_no),
+        ("issue_date", html.unescape(_day(c["issued_on"], language))),
+        ("service_no", c["service_no"]),
+        ("consumer", c["consumer"]),
+        ("category", c["category"]),
+        ("load", f"{c['load_w'] / 1000:g} {html.unescape(t('kw'))}"),
+        ("meter", c["meter"]),
+        ("verification", bill.verification_code),
+    ]
+    parts.append(_head_table(head, t))
+
+    # What to pay and by when, before anything else.
+    parts.append(
+        '<table class="due"><tr>'
+        f'<td><div class="label">{t("pp_payable")}</div><div class="big">{_money(c["payable"])}</div></td>'
+        f'<td><div class="label">{t("pp_due_on")}</div>'
+        f'<div class="big">{_day(c["due_on"], language)}</div></td>'
+        "</tr></table>"
+    )
+    if c["payable"] == 0:
+        parts.append(f'<p class="note">{t("pp_nothing_to_pay")}</p>')
+
+    # How the payable is made up, and the period billed, side by side.
+    sums = [
+        (t("pp_arrears"), _money(c["arrears"]), ""),
+        (t("pp_charges_month"), _money(c["charges"]), "+"),
+        (t("pp_advance_applied"), _money(c["advance_applied"]), "−"),
+    ]
+    account = "".join(_row(f"{sign} {label}", v) for label, v, sign in sums)
+    account += _row(f"= {t('pp_payable')}", _money(c["payable"]), "total")
+    extra = [
+        (t("pp_paid_in_month"), c["paid_in_month"]),
+        (t("pp_advance_left"), c["advance_left"]),
+        (t("pp_deposit"), c["deposit"]),
+    ]
+    account += "".join(_row(a, _money(b), "gap" if i == 0 else "") for i, (a, b) in enumerate(extra))
+    billed = [
+        (t("pp_period"), period),
+        (t("days_billed"), str(c["days"])),
+        (t("units"), f"{_units(c['units_wh'])} {html.unescape(t('units_short'))}"),
+    ]
+    billed_rows = "".join(_row(a, e(b)) for a, b in billed)
+    parts.append('<div class="cols">')
+    parts.append(f"<div><h2>{t('pp_account')}</h2><table>{account}</table>")
+    parts.append(f'<p class="note">{t("pp_account_note")}</p></div>')
+    parts.append(f"<div><h2>{t('pp_billed')}</h2><table>{billed_rows}</table></div>")
+    parts.append("</div>")
+
+    # This month's charges by component.
+    ordered = sorted(c["components"], key=lambda item: _component_order(item[0]))
+    comp_rows = "".join(
+        _row(e(_labels.component_name(component, language)), _money(paise)) for component, paise in ordered
+    )
+    comp_rows += _row(t("pp_charges_total"), _money(c["charges"]), "total")
+    parts.append(f"<h2>{t('pp_charges')}</h2><table>{comp_rows}</table>")
+
+    # Arrears, item by item.
+    parts.append(f"<h2>{t('pp_arrears_items')}</h2>")
+    if c["arrears_items"]:
+        body = "".join(
+            _row(e(_labels.arrears_item(label, language)), _money(owed)) for label, owed in c["arrears_items"]
+        )
+        body += _row(t("pp_arrears"), _money(c["arrears"]), "total")
+        parts.append(f"<table>{body}</table>")
+    else:
+        parts.append(f'<p class="note">{t("pp_no_arrears")}</p>')
+
+    how = settings.pay_how if language == "en" else _labels.LABELS["pay_te"]["te"]
+    parts.append(_help_box(t("pp_how_to_pay"), how, t, settings))
+    parts.append(_verification(bill, t, "pp_footer"))
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+_COMPONENT_RANK = (
+    "energy",
+    "tod",
+    "fixed_charge",
+    "demand_charge",
+    "customer_charge",
+    "electricity_duty",
+    "levy",
+)
+
+
+def _row(label: str, value: str, css: str = "") -> str:
+    """A label and a figure (both HTML already)."""
+    attr = f' class="{css}"' if css else ""
+    return f'<tr{attr}><td>{label}</td><td class="num">{value}</td></tr>'
+
+
+def _component_order(component: str) -> tuple[int, int, str]:
+    """Energy slabs from the first unit up, then the fixed charges, duty and levies."""
+    head, _, rest = component.partition(":")
+    rank = _COMPONENT_RANK.index(head) if head in _COMPONENT_RANK else len(_COMPONENT_RANK)
+    low = rest.split("-", 1)[0]
+    return rank, int(low) if low.isdigit() else 0, component
+
+
+def _start(bill: repo.Bill, t: _Words, title: str, note: str) -> list[str]:
+    """The document's head, the title with the month, the DISCOM's note and any revision line."""
+    e = html.escape
+    parts = [f'<!doctype html><html lang="{t.language}"><head><meta charset="utf-8">']
+    parts.append(f"<title>{e(bill.bill_no)}</title></head><body>")
+    parts.append(f"<h1>{t(title)} · {e(_month(bill.month.first, t.language))}</h1>")
+    parts.append(f'<div class="note">{t(note)}</div>')
+    if bill.revision > 1:
+        old = repo.bill_number(bill.service_no, bill.month, bill.revision - 1, mode=bill.mode)
+        parts.append(f'<p class="revision">{t("revision", n=str(bill.revision), old=old)}</p>')
+    return parts
+
+
+def _head_table(head: list[tuple[str, str]], t: _Words) -> str:
+    """The bill's particulars, two label/value pairs a row."""
+    rows = "".join(
+        f"<tr><th>{t(a)}</th><td>{html.escape(x)}</td><th>{t(b)}</th><td>{html.escape(y)}</td></tr>"
+        for (a, x), (b, y) in zip(head[0::2], head[1::2], strict=True)
+    )
+    return f'<table class="head">{rows}</table>'
+
+
+def _help_box(how_title: str, how: str, t: _Words, settings: bill_settings.BillSettings) -> str:
+    """How to pay or recharge, the helpline and the grievance route (forum, then ombudsman)."""
+    e = html.escape
+    helpline = templates.Whitelisted().helpline
     ask = t("address_from_helpline", number=helpline)
     forum = e(settings.forum_address) if settings.forum_address else ask
     ombudsman = e(settings.ombudsman_address) if settings.ombudsman_address else ask
-    parts.append(f"1. {e(settings.forum_name)}, {forum}<br>")
-    parts.append(f"2. {e(settings.ombudsman_name)}, {ombudsman}")
-    parts.append("</div>")
-    parts.append(
-        f'<p>{t("verification")}: <span class="code">{e(bill.verification_code)}</span>'
-        f'<br><span class="note">{t("footer")} {e(bill.content_hash[:16])}…</span></p>'
+    return (
+        '<div class="box">'
+        f"<b>{how_title}</b>: {e(how)}<br><b>{t('helpline', number=helpline)}</b>"
+        f"<br><b>{t('grievance')}</b>: {t('grievance_text')}<br>"
+        f"1. {e(settings.forum_name)}, {forum}<br>"
+        f"2. {e(settings.ombudsman_name)}, {ombudsman}"
+        "</div>"
     )
-    parts.append("</body></html>")
-    return "".join(parts)
+
+
+def _verification(bill: repo.Bill, t: _Words, footer: str) -> str:
+    return (
+        f'<p>{t("verification")}: <span class="code">{html.escape(bill.verification_code)}</span>'
+        f'<br><span class="note">{t(footer)} {html.escape(bill.content_hash[:16])}…</span></p>'
+    )
 
 
 class _Words:

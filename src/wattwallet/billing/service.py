@@ -39,6 +39,7 @@ MonthInvalid = st.MonthInvalid
 StatementDoesNotBalance = st.StatementDoesNotBalance
 DEFAULT_CHUNK = 1_000
 LANGUAGES = ("en", "te")
+MODES = ("prepaid", "postpaid")
 
 
 class MonthNotOver(errors.InvalidInput):
@@ -55,6 +56,10 @@ class NotPrepaid(errors.InvalidInput):
 
 class LanguageInvalid(errors.InvalidInput):
     code = "bill_language_invalid"
+
+
+class ModeInvalid(errors.InvalidInput):
+    code = "bill_mode_invalid"
 
 
 class BillNotFound(errors.NotFound):
@@ -92,6 +97,15 @@ def parse_language(text: str | None) -> str | None:
         return None
     if text not in LANGUAGES:
         raise LanguageInvalid(f"a bill is in English (en) or Telugu (te), not {text!r}", language=text)
+    return text
+
+
+def parse_mode(text: str | None) -> str | None:
+    """Which of a month's bills (a switch in the month gives a prepaid and a postpaid one)."""
+    if text is None:
+        return None
+    if text not in MODES:
+        raise ModeInvalid(f"a bill is prepaid or postpaid, not {text!r}", mode=text)
     return text
 
 
@@ -411,10 +425,13 @@ def _worker(
 # --- Reading bills ---------------------------------------------------------------------------------
 
 
-def show(ctx: Context, *, service_no: str, month: Month, revision: int | None = None) -> Bill:
+def show(
+    ctx: Context, *, service_no: str, month: Month, revision: int | None = None, mode: str | None = None
+) -> Bill:
+    """The bill of a month; in a month with a switch, the postpaid bill unless `mode` says."""
     with ctx.store.read() as conn:
         connections.get(conn, service_no)
-        found = repo.get(conn, service_no=service_no, month=month, revision=revision)
+        found = repo.get(conn, service_no=service_no, month=month, revision=revision, mode=mode)
     if found is None:
         raise BillNotFound(f"no bill of {month} for {service_no}", service_no=service_no, month=str(month))
     return found

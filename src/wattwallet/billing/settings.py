@@ -32,3 +32,8 @@ class BillSettings(BaseSettings):
         "Recharge on the portal or app, at a retail outlet or kiosk, or at a service centre counter.",
         description="How to recharge, as the bill prints it (English; the Telugu text is built in)",
     )
+    pay_how: str = Field(
+        "Pay at a service centre counter. Any amount of ₹1 or more is taken; "
+        "it goes to the oldest bill first.",
+        description="How to pay a postpaid bill as the bill prints it (English; the Telugu is built in)",
+    )

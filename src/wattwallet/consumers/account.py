@@ -30,6 +30,7 @@ class ConnectionSummary:
     consumer_name: str
     state: str
     language: str
+    billing_mode: str = connection.BillingMode.PREPAID.value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,18 +93,20 @@ def held_by(ctx: Context, *, mobile: str) -> list[ConnectionSummary]:
     c, cons = schema.connections, schema.consumers
     with ctx.store.read() as conn:
         rows = conn.execute(
-            sa.select(c.c.service_no, cons.c.name, c.c.state, c.c.language)
+            sa.select(c.c.service_no, cons.c.name, c.c.state, c.c.language, c.c.billing_mode)
             .select_from(c.join(cons, cons.c.id == c.c.consumer_id))
             .where(c.c.mobile == mobile)
             .order_by(c.c.service_no)
         ).all()
-    return [ConnectionSummary(r.service_no, r.name, r.state, r.language) for r in rows]
+    return [ConnectionSummary(r.service_no, r.name, r.state, r.language, r.billing_mode) for r in rows]
 
 
 def summary(ctx: Context, *, service_no: str) -> ConnectionSummary:
     with ctx.store.read() as conn:
         row = connections.get(conn, connection.service_number(service_no))
-    return ConnectionSummary(row.service_no, row.consumer_name, row.state.value, row.language.value)
+    return ConnectionSummary(
+        row.service_no, row.consumer_name, row.state.value, row.language.value, row.mode.value
+    )
 
 
 def wallet(ctx: Context, *, service_no: str, now: dt.datetime) -> Wallet:

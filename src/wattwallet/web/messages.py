@@ -37,4 +37,16 @@ KNOWN: Final[dict[str, str]] = {
     "complaint_not_allowed": N_("The connection is terminated: there is no supply to restore."),
     "complaint_note_invalid": N_("A note is at most 500 characters."),
     "channel_mandatory": N_("SMS to the registered mobile cannot be turned off."),
+    # Switching between prepaid and postpaid (the Billing mode page).
+    "mode_unchanged": N_("This connection already has that billing mode."),
+    "billing_mode_invalid": N_("Choose prepaid or postpaid."),
+    "mode_switch_date_past": N_(
+        "Choose a day after today: a switch starts at the beginning of a day, from tomorrow at the earliest."
+    ),
+    "mode_switch_pending": N_("A switch is already booked. Withdraw it first if you want another."),
+    "mode_switch_consumption_held": N_(
+        "Some of your consumption is being checked by our staff. You can switch once that is settled; "
+        "call 1912 to know more."
+    ),
+    "mode_switch_not_found": N_("There is no switch still to come to withdraw."),
 }

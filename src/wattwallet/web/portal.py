@@ -19,7 +19,18 @@ from starlette.staticfiles import StaticFiles
 from wattwallet.api import deps
 from wattwallet.web import base, i18n
 from wattwallet.web import settings as web_settings
-from wattwallet.web.pages import bills, complaints, home, passbook, profile, pwa, recharge, signin, usage
+from wattwallet.web.pages import (
+    billing_mode,
+    bills,
+    complaints,
+    home,
+    passbook,
+    profile,
+    pwa,
+    recharge,
+    signin,
+    usage,
+)
 
 HERE = Path(__file__).resolve().parent
 API_PREFIX = "/api/"
@@ -78,6 +89,9 @@ def mount(app: FastAPI, runtime: deps.Runtime, settings: web_settings.WebSetting
         page(f"{c}/profile/mobile", profile.request_change, methods=("POST",), connection=True),
         page(f"{c}/profile/mobile/confirm", profile.confirm_change, methods=("POST",), connection=True),
         page(f"{c}/profile/channels", profile.channels, methods=("POST",), connection=True),
+        page(f"{c}/billing-mode", billing_mode.show, connection=True),
+        page(f"{c}/billing-mode", billing_mode.request, methods=("POST",), connection=True),
+        page(f"{c}/billing-mode/withdraw", billing_mode.withdraw, methods=("POST",), connection=True),
         page(f"{c}/complaints", complaints.show, connection=True),
         page(f"{c}/complaints", complaints.raise_one, methods=("POST",), connection=True),
         page("/manifest.webmanifest", pwa.manifest),

@@ -1,5 +1,7 @@
 """Home: balance, days left, emergency credit, state, dues, open short bills, alerts, the meter's last
-reading; when disconnected, the amount needed to reconnect."""
+reading; when disconnected, the amount needed to reconnect. A postpaid connection shows what is owed,
+the due date of the oldest unpaid bill, advance, deposit and what is not billed yet instead of the
+wallet; either shows a billing-mode switch still to come."""
 
 from __future__ import annotations
 
@@ -7,9 +9,10 @@ import datetime as dt
 
 from starlette.responses import Response
 
+from wattwallet.billing import mode_switch, postpaid_payments
 from wattwallet.consumers import account as account_views
 from wattwallet.consumers import portal_views
-from wattwallet.domain import reconnection
+from wattwallet.domain import clock, reconnection
 from wattwallet.web import base
 
 
@@ -27,8 +30,12 @@ def home(page: base.Page) -> Response:
         now=now,
         stale_after=dt.timedelta(hours=page.portal.settings.meter_stale_hours),
     )
+    postpaid = None
+    if wallet.billing_mode == "postpaid":
+        postpaid = postpaid_payments.account(rt.ctx, service_no=number)
+    dues_on = [item.due_on for item in postpaid.unpaid if item.due_on is not None] if postpaid else []
     needed = 0
-    if wallet.state == "disconnected":
+    if wallet.state == "disconnected" and postpaid is None:
         needed = reconnection.amount_needed(
             wallet_paise=wallet.balance, dues_paise=wallet.dues, rules=rt.ctx.policy
         )
@@ -46,4 +53,8 @@ def home(page: base.Page) -> Response:
         in_credit=in_credit,
         now=now,
         track=track,
+        postpaid=postpaid,
+        oldest_due_on=min(dues_on) if dues_on else None,
+        today=clock.ist_date(now),
+        switch=mode_switch.pending(rt.ctx, service_no=number),
     )
