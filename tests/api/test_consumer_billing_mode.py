@@ -87,7 +87,7 @@ def test_a_terminated_connection_or_consumption_held_for_review_is_refused(api: 
         conn.execute(sa.update(c).where(c.c.service_no == ended).values(state="terminated"))
     before = table_counts(api.ctx.store)
     answer = api.client.post(f"{BASE}/{ended}/billing-mode", headers=ended_headers, json={"to": "postpaid"})
-    refused(answer, 422, "connection_terminated")
+    refused(answer, 422, "mode_switch_connection_terminated")
     assert table_counts(api.ctx.store) == before
 
     held, held_mobile = consumer(1, meter_serial="SM-H1")

@@ -75,6 +75,17 @@ class UnpaidItem(BaseModel):
     paid_paise: int
     owed_paise: int
 
+    @classmethod
+    def of(cls, i: postpaid_payments.Unpaid) -> UnpaidItem:
+        return cls(
+            label=i.label,
+            kind=i.kind,
+            due_on=i.due_on,
+            amount_paise=i.amount,
+            paid_paise=i.paid,
+            owed_paise=i.owed,
+        )
+
 
 class PostpaidAccount(BaseModel):
     service_no: str
@@ -109,7 +120,7 @@ def request_switch(number: consumer.Owned, body: SwitchRequest, rt: deps.Runtime
     balance goes to the first postpaid bill (a credit as an advance, a debit as an amount owed).
     Postpaid to prepaid: what is owed becomes dues recovered from recharges, the security deposit is
     set against them, and the first-recharge rule applies again. Refused with a code, nothing
-    written: `mode_unchanged`, `mode_switch_date_past`, `connection_terminated`,
+    written: `mode_unchanged`, `mode_switch_date_past`, `mode_switch_connection_terminated`,
     `mode_switch_pending`, `mode_switch_consumption_held`."""
     made = mode_switch.request(
         rt.ctx, service_no=number, to=body.to.value, effective_on=body.effective_on, now=rt.now()
@@ -127,6 +138,11 @@ def withdraw_switch(number: consumer.Owned, rt: deps.RuntimeDep) -> Switch:
 def postpaid_account(number: consumer.Owned, rt: deps.RuntimeDep) -> PostpaidAccount:
     """For a prepaid connection the figures are those of its postpaid accounts (normally zero, but
     the deposit held)."""
+    return account_view(rt, number)
+
+
+def account_view(rt: deps.Runtime, number: str) -> PostpaidAccount:
+    """The postpaid account as the consumer's and the staff routes show it."""
     found = postpaid_payments.account(rt.ctx, service_no=number)
     mode = account_views.summary(rt.ctx, service_no=number).billing_mode
     dues = [item.due_on for item in found.unpaid if item.due_on is not None]
@@ -138,15 +154,5 @@ def postpaid_account(number: consumer.Owned, rt: deps.RuntimeDep) -> PostpaidAcc
         advance_paise=found.advance,
         deposit_paise=found.deposit,
         unbilled_paise=found.unbilled,
-        unpaid=[
-            UnpaidItem(
-                label=i.label,
-                kind=i.kind,
-                due_on=i.due_on,
-                amount_paise=i.amount,
-                paid_paise=i.paid,
-                owed_paise=i.owed,
-            )
-            for i in found.unpaid
-        ],
+        unpaid=[UnpaidItem.of(i) for i in found.unpaid],
     )

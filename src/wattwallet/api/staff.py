@@ -6,11 +6,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from wattwallet.api import staff_admin, staff_connections, staff_hes, staff_queues, staff_security
+from wattwallet.api import (
+    staff_admin,
+    staff_connections,
+    staff_hes,
+    staff_postpaid,
+    staff_queues,
+    staff_security,
+)
 
 router = APIRouter()
 for part in (
     staff_connections.router,
+    staff_postpaid.router,
     staff_queues.router,
     staff_hes.router,
     staff_admin.router,

@@ -154,6 +154,14 @@ def run_chunk(
         ],
         now=now,
     )
+    # What was carried over without a date (arrears, a prepaid debit, dues) is now demanded by this
+    # bill: it falls due with it.
+    i = schema.postpaid_items
+    conn.execute(
+        sa.update(i)
+        .where(i.c.service_no.in_([b.service_no for b in made]), i.c.due_on.is_(None), i.c.paid < i.c.amount)
+        .values(due_on=due_on)
+    )
     # The advance used settles what is owed oldest first, this bill's own amount last.
     fresh = _items.unpaid(conn, [b.service_no for b in made if applied[b.service_no]])
     for no, items in fresh.items():

@@ -18,6 +18,8 @@ from wattwallet.ledger import accounts, postings
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import connections, schema
 
+Unpaid = _items.Unpaid  # an item still owed, as the interfaces show it
+
 
 class PaymentConflict(errors.ReferenceReused):
     """The same channel reference was used for another amount or connection."""

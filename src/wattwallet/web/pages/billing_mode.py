@@ -14,7 +14,9 @@ from wattwallet.web import base, i18n, messages
 # The general sentence for a terminated connection is about recharging; here it is about the mode.
 KNOWN = {
     **messages.KNOWN,
-    "connection_terminated": i18n.N_("This connection is terminated: its billing mode cannot change."),
+    "mode_switch_connection_terminated": i18n.N_(
+        "This connection is terminated: its billing mode cannot change."
+    ),
 }
 DONE = {
     "requested": i18n.N_("Your switch is booked. We will send you an SMS when it takes effect."),
