@@ -197,3 +197,32 @@ def test_a_month_billed_postpaid_equals_the_daily_deductions_it_would_have_had_p
     assert paise(bill["charges"]) == deducted
     assert bill["arrears"] == "0.00"
     assert bill["units"] == f"{wh / 1000:.3f}"
+
+
+_DISCONNECTED = """
+start: "2025-06-02T09:00:00+05:30"
+end: "2025-06-12T12:00:00+05:30"
+tariff_book: sample
+connections:
+  - {id: "1234567891701", category: LT-I, load_kw: 2, mobile: "+919876501701", first_recharge_done: true, balance: 20}
+events:
+"""
+
+
+def test_a_disconnected_connection_is_reconnected_when_its_switch_to_postpaid_takes_effect() -> None:
+    readings = "\n".join(
+        f'  - {{at: "2025-06-{d:02d}T00:15:00+05:30", reading: {{connection: "1234567891701", kwh: {(d - 2) * 8}}}}}'
+        for d in range(3, 13)
+    )
+    ask = '  - {at: "2025-06-09T15:00:00+05:30", mode: {connection: "1234567891701", mode: postpaid}}'
+    lines = list(runner.replay(model.load(_DISCONNECTED + readings + "\n" + ask)))
+    states = [(s["at"], s["to"]) for s in of(lines, "state")]
+    assert states[0][1] == "disconnected" and states[0][0] < "2025-06-09"
+    [changed] = of(lines, "mode.changed")
+    assert changed["at"] == "2025-06-10T06:00:00+05:30"
+    reconnect = [c for c in of(lines, "command.sent") if c["command"] == "reconnect"]
+    assert reconnect and reconnect[0]["at"] == changed["at"]
+    assert states[-1] == ("2025-06-10T06:00:00+05:30", "active")
+    # A debit carried onto the first bill, and no more disconnections.
+    assert paise(changed["carried"]) < 0
+    assert [c["command"] for c in of(lines, "command.sent")] == ["disconnect", "reconnect"]

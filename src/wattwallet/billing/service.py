@@ -292,6 +292,7 @@ def _run_postpaid_range(
         report.chunks += 1
         report.connections += done.connections
         report.pending += done.pending
+        report.unchanged += done.unchanged
         report.created += len(done.bills)
         if events is not None:
             events.extend(issued(bill, now=now) for bill in done.bills)
