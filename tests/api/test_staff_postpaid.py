@@ -37,7 +37,9 @@ def test_a_switch_asked_at_the_helpline_is_audited_and_settled_on_its_day(
     again = desk("billing", "POST", f"/connections/{service_no}/billing-mode", json={"to": "postpaid"})
     refused(again, 409, "mode_switch_pending")
     refused(
-        desk("field", "POST", f"/connections/{service_no}/billing-mode", json={"to": "postpaid"}), 403, "forbidden"
+        desk("field", "POST", f"/connections/{service_no}/billing-mode", json={"to": "postpaid"}),
+        403,
+        "forbidden",
     )
     # The day comes: the wallet's ₹450 becomes an advance.
     api.clock.advance(days=1, hours=1)
@@ -108,7 +110,9 @@ def test_the_deposit_and_the_overdue_list(api: Api, desk: Desk, consumer: Any) -
     put = desk("billing", "PUT", f"/connections/{service_no}/deposit", json={"amount_paise": 150_000})
     assert put.json() == {"service_no": service_no, "before_paise": 0, "deposit_paise": 150_000}
     refused(
-        desk("billing", "PUT", f"/connections/{service_no}/deposit", json={"amount_paise": -1}), 422, "request_invalid"
+        desk("billing", "PUT", f"/connections/{service_no}/deposit", json={"amount_paise": -1}),
+        422,
+        "request_invalid",
     )
     # A month's bill, not paid by its due date: on the overdue list.
     month = bills.previous_month(api.clock() + dt.timedelta(days=40))

@@ -160,9 +160,12 @@ def _check(ctx: Context, who: Consumer) -> None:
         deducted = conn.execute(
             sa.select(sa.func.coalesce(sa.func.sum(d.c.amount), 0)).where(d.c.service_no == sn)
         ).scalar_one()
+        taken = conn.execute(
+            sa.select(schema.prepaid_state.c.postpaid_taken_id).where(schema.prepaid_state.c.service_no == sn)
+        ).scalar_one()
         billed = conn.execute(
             sa.select(sa.func.coalesce(sa.func.sum(pc.c.amount), 0)).where(
-                pc.c.service_no == sn, pc.c.settled_by.is_not(None)
+                pc.c.service_no == sn, pc.c.id <= taken
             )
         ).scalar_one()
         short = conn.execute(

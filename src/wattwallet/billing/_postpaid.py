@@ -22,7 +22,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from wattwallet.billing import _items
+from wattwallet.billing import _charges, _items
 from wattwallet.billing import _repository as repo
 from wattwallet.billing import _statement as st
 from wattwallet.domain import clock, policy
@@ -93,7 +93,7 @@ def run_chunk(
     billed = repo.latest_in_range(conn, month, first=first, last=last, mode="postpaid")
     drafts = _drafts(conn, first, last, set(keys) - set(billed))
     _pending(conn, month, first, last, drafts)
-    _charges(conn, month, first, last, drafts)
+    taken = _add_days(conn, month, first, last, drafts)
     ready = [d for d in drafts.values() if not d.pending]
     if not ready:
         return ChunkResult([], len(drafts), len(keys), len(billed))
@@ -166,19 +166,7 @@ def run_chunk(
     fresh = _items.unpaid(conn, [b.service_no for b in made if applied[b.service_no]])
     for no, items in fresh.items():
         _items.settle(conn, items, applied[no])
-    # The days each bill took, in one statement: the bill number is its month's prefix and the
-    # service number (revision 1: a postpaid bill is made once).
-    pc = schema.postpaid_charges
-    prefix = repo.bill_number("", month, 1, mode="postpaid")
-    conn.execute(
-        sa.update(pc)
-        .where(
-            pc.c.service_no.in_([b.service_no for b in made]),
-            pc.c.settled_by.is_(None),
-            pc.c.day < month.end,
-        )
-        .values(settled_by=sa.literal(prefix) + pc.c.service_no)
-    )
+    _charges.take(conn, {b.service_no: taken[b.service_no] for b in made if b.service_no in taken})
     return ChunkResult(made, len(drafts) - len(ready), len(keys), len(billed))
 
 
@@ -208,16 +196,14 @@ def _pending(conn: Connection, month: st.Month, first: str, last: str, drafts: d
             drafts[no].pending = True
 
 
-def _charges(conn: Connection, month: st.Month, first: str, last: str, drafts: dict[str, _Draft]) -> None:
-    pc = schema.postpaid_charges
-    rows = conn.execute(
-        sa.select(pc.c.service_no, pc.c.day, pc.c.wh, pc.c.amount, pc.c["items"]).where(
-            pc.c.service_no >= first, pc.c.service_no <= last, pc.c.settled_by.is_(None), pc.c.day < month.end
-        )
-    )
-    for no, day, wh, amount, items in rows:
+def _add_days(
+    conn: Connection, month: st.Month, first: str, last: str, drafts: dict[str, _Draft]
+) -> dict[str, int]:
+    """Each draft's days not billed yet, up to the month's end; returns the last id taken of each."""
+    days = _charges.untaken(conn, first=first, last=last, before=month.end)
+    for _, no, day, wh, amount, items in days:
         d = drafts.get(no)
-        if d is None:
+        if d is None or d.pending:
             continue
         d.wh += wh
         d.days += 1
@@ -226,6 +212,7 @@ def _charges(conn: Connection, month: st.Month, first: str, last: str, drafts: d
         d.last_day = day if d.last_day is None else max(d.last_day, day)
         for component, paise in orjson.loads(items):
             d.components[component] += paise
+    return _charges.last_ids(days)
 
 
 def _payments(conn: Connection, month: st.Month, first: str, last: str) -> dict[str, int]:

@@ -13,12 +13,13 @@ import collections
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from wattwallet.billing import _items
+from wattwallet.billing import _charges, _items
 from wattwallet.context import Context
 from wattwallet.domain import billing_mode, clock, connection
 from wattwallet.domain import events as domain_events
@@ -323,7 +324,8 @@ def _to_prepaid(
     events: domain_events.Log,
 ) -> None:
     sn = target.service_no
-    unbilled, by_account = _unbilled(conn, sn)
+    days = _charges.untaken(conn, first=sn, last=sn)
+    unbilled, by_account = _unbilled(days)
     settlement = billing_mode.settle_to_prepaid(
         receivable=book.balance(accounts.receivable(sn)),
         unbilled=unbilled,
@@ -351,12 +353,7 @@ def _to_prepaid(
             reference=f"switch:{switch_id}",
             memo="billing mode switched to prepaid",
         )
-    pc = schema.postpaid_charges
-    conn.execute(
-        sa.update(pc)
-        .where(pc.c.service_no == sn, pc.c.settled_by.is_(None))
-        .values(settled_by=f"switch:{switch_id}")
-    )
+    _charges.take(conn, _charges.last_ids(days))
     _items.close_all(conn, sn)
     _reset_balance_state(conn, sn, now=now)
     c = schema.connections
@@ -373,23 +370,19 @@ def _to_prepaid(
         to_dues=settlement.to_dues,
         deposit_adjusted=settlement.deposit_adjusted,
         to_receivable=0,
+        unbilled=unbilled,
         balance=book.wallet,
         dues=book.dues,
     )
 
 
-def _unbilled(conn: Connection, service_no: str) -> tuple[int, dict[str, int]]:
-    """The connection's postpaid days not billed yet: their total, and its split by revenue account."""
-    pc = schema.postpaid_charges
-    total, by_account = 0, collections.defaultdict[str, int](int)
-    rows = conn.execute(
-        sa.select(pc.c.amount, pc.c["items"]).where(pc.c.service_no == service_no, pc.c.settled_by.is_(None))
-    )
-    for amount, items in rows:
-        total += amount
-        for component, paise in json.loads(items):
+def _unbilled(days: Sequence[_charges.Day]) -> tuple[int, dict[str, int]]:
+    """Postpaid days not billed yet: their total, and its split by revenue account."""
+    by_account = collections.defaultdict[str, int](int)
+    for day in days:
+        for component, paise in json.loads(day.items):
             by_account[accounts.for_charge(component)] += paise
-    return total, dict(by_account)
+    return sum(day.amount for day in days), dict(by_account)
 
 
 def _lines(amounts: dict[str, int]) -> list[postings.Line]:
@@ -435,6 +428,7 @@ def _finish(
     to_receivable: int,
     balance: int,
     dues: int,
+    unbilled: int = 0,
 ) -> None:
     sn = target.service_no
     c, m = schema.connections, schema.mode_switches
@@ -449,6 +443,7 @@ def _finish(
             to_dues=to_dues,
             deposit_adjusted=deposit_adjusted,
             to_receivable=to_receivable,
+            unbilled=unbilled,
         )
     )
     events.append(

@@ -10,7 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from wattwallet.billing import _items
+from wattwallet.billing import _charges, _items
 from wattwallet.context import Context
 from wattwallet.domain import billing_mode, connection, errors, recharge
 from wattwallet.domain import events as domain_events
@@ -196,12 +196,7 @@ def account(ctx: Context, *, service_no: str) -> Account:
                 sa.select(a.c.code, a.c.balance).where(a.c.code.in_(accounts.postpaid_codes(service_no)))
             ).all()
         )
-        pc = schema.postpaid_charges
-        unbilled = conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(pc.c.amount), 0)).where(
-                pc.c.service_no == service_no, pc.c.settled_by.is_(None)
-            )
-        ).scalar_one()
+        unbilled = _charges.untaken_total(conn, service_no)
         unpaid = _items.unpaid(conn, [service_no]).get(service_no, [])
     return Account(
         service_no,

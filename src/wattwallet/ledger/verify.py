@@ -9,12 +9,13 @@
    wallet row's chain head pointing at the last one;
 5. every recharge's split adds up and matches the lines of its posting;
 6. the postpaid account (DOMAIN.md §8): each connection's unpaid bill items sum to its receivable,
-   each postpaid payment's split matches its posting, and each postpaid bill's charges are exactly
-   the rated days it took.
+   each postpaid payment's split matches its posting, and the rated postpaid days taken are exactly
+   those the bills and the switches to prepaid charged.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -289,22 +290,27 @@ def _postpaid_payments(conn: Connection, report: Report) -> Iterator[Discrepancy
 
 
 def _postpaid_bills(conn: Connection, report: Report) -> Iterator[Discrepancy]:
-    b, pc = schema.bills, schema.postpaid_charges
+    """Each connection's postpaid days marked taken are exactly those its bills and its switches to
+    prepaid charged: none lost, none charged twice."""
+    b, pc, s, m = schema.bills, schema.postpaid_charges, schema.prepaid_state, schema.mode_switches
+    charged: dict[str, int] = collections.defaultdict(int)
+    bills = sa.select(b.c.service_no, b.c.content).where(b.c.mode == "postpaid")
+    for service_no, content in conn.execution_options(stream_results=True, yield_per=5000).execute(bills):
+        charged[service_no] += int(json.loads(content)["charges"])
+    switches = sa.select(m.c.service_no, sa.func.sum(m.c.unbilled)).where(m.c.unbilled.is_not(None))
+    for service_no, total in conn.execute(switches.group_by(m.c.service_no)):
+        charged[service_no] += int(total)
     taken = (
-        sa.select(pc.c.settled_by, sa.func.sum(pc.c.amount).label("total"))
-        .where(pc.c.settled_by.is_not(None))
-        .group_by(pc.c.settled_by)
-        .subquery()
+        sa.select(pc.c.service_no, sa.func.sum(pc.c.amount))
+        .select_from(pc.join(s, s.c.service_no == pc.c.service_no))
+        .where(pc.c.id <= s.c.postpaid_taken_id)
+        .group_by(pc.c.service_no)
     )
-    query = (
-        sa.select(b.c.bill_no, b.c.content, sa.func.coalesce(taken.c.total, 0))
-        .select_from(b.outerjoin(taken, taken.c.settled_by == b.c.bill_no))
-        .where(b.c.mode == "postpaid")
-    )
-    for bill_no, content, total in conn.execute(query):
-        charges = int(json.loads(content)["charges"])
-        if charges != int(total):
+    rated = {service_no: int(total) for service_no, total in conn.execute(taken)}
+    for service_no in sorted(set(charged) | set(rated)):
+        if charged.get(service_no, 0) != rated.get(service_no, 0):
             yield Discrepancy(
-                "postpaid_bill_charges",
-                f"postpaid bill {bill_no} charges {charges} paise but the days it took sum to {total}",
+                "postpaid_days_charged",
+                f"connection {service_no}: its postpaid days taken sum to {rated.get(service_no, 0)} paise, "
+                f"its bills and switches charged {charged.get(service_no, 0)}",
             )

@@ -243,6 +243,8 @@ prepaid_state = Table(
     Column("emergency_credit_paise", BigInteger, nullable=False),
     Column("disconnect_due_at", UTCDateTime, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The last postpaid_charges row a postpaid bill or a switch to prepaid took (migration 0019).
+    Column("postpaid_taken_id", BigInteger, nullable=False, server_default="0"),
     # Room on each page for the nightly new version of every row (HOT updates; migration 0009).
     postgresql_with={"fillfactor": 50},
 )
@@ -840,6 +842,7 @@ mode_switches = Table(
     Column("to_dues", BigInteger, nullable=True),
     Column("deposit_adjusted", BigInteger, nullable=True),
     Column("to_receivable", BigInteger, nullable=True),
+    Column("unbilled", BigInteger, nullable=True),  # to prepaid: the postpaid days it settled
     CheckConstraint("status IN ('pending', 'done', 'withdrawn')", name="status"),
     CheckConstraint(
         "from_mode IN ('prepaid', 'postpaid') AND to_mode IN ('prepaid', 'postpaid') "
@@ -850,7 +853,9 @@ mode_switches = Table(
     Index("ix_mode_switches_status_effective_on", "status", "effective_on"),
 )
 
-# A postpaid day, rated by the same engine as a prepaid one; posted when a bill takes it.
+# A postpaid day, rated by the same engine as a prepaid one; posted when a bill (or a switch to
+# prepaid) takes it. Taken: id <= the connection's prepaid_state.postpaid_taken_id (a connection's
+# days are rated in day order, so its ids rise with the day).
 postpaid_charges = Table(
     "postpaid_charges",
     metadata,
@@ -860,7 +865,6 @@ postpaid_charges = Table(
     Column("wh", BigInteger, nullable=False),
     Column("amount", BigInteger, nullable=False),
     Column("items", Text, nullable=False),  # JSON [[component, paise], ...]
-    Column("settled_by", String(40), nullable=True),  # the bill number, or "switch:<id>"
     Column("created_at", UTCDateTime, nullable=False),
     UniqueConstraint("service_no", "day"),
 )

@@ -3,7 +3,8 @@
 - `mode_switches`: a consumer's or staff's request to switch prepaid <-> postpaid from an IST day,
   pending until that day (withdrawable), then done with its settlement figures.
 - `postpaid_charges`: each day a postpaid connection consumed, rated by the same engine as a
-  prepaid day (`items` itemised), not posted until a bill (or a switch back to prepaid) takes it.
+  prepaid day (`items` itemised), not posted until a bill (or a switch back to prepaid) takes it;
+  `prepaid_state.postpaid_taken_id` is the last row taken (rows of a connection rise with the day).
 - `postpaid_items`: what a postpaid consumer owes, item by item (each bill's new amount, a debit
   carried from the wallet, dues and short bills moved over): payments settle the oldest first, and
   the items' unpaid amounts always sum to the connection's receivable account.
@@ -55,6 +56,7 @@ def upgrade() -> None:
         sa.Column("to_dues", sa.BigInteger(), nullable=True),
         sa.Column("deposit_adjusted", sa.BigInteger(), nullable=True),
         sa.Column("to_receivable", sa.BigInteger(), nullable=True),
+        sa.Column("unbilled", sa.BigInteger(), nullable=True),
         sa.CheckConstraint(
             "status IN ('pending', 'done', 'withdrawn')", name=op.f("ck_mode_switches_status")
         ),
@@ -77,7 +79,6 @@ def upgrade() -> None:
         sa.Column("wh", sa.BigInteger(), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("items", sa.Text(), nullable=False),
-        sa.Column("settled_by", sa.String(length=40), nullable=True),  # the bill number or switch
         sa.Column("created_at", _AT, nullable=False),
         sa.UniqueConstraint("service_no", "day", name=op.f("uq_postpaid_charges_service_no_day")),
     )
@@ -121,6 +122,9 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_postpaid_payments_service_no", "postpaid_payments", ["service_no"])
+    op.add_column(
+        "prepaid_state", sa.Column("postpaid_taken_id", sa.BigInteger(), nullable=False, server_default="0")
+    )
     _bills_by_mode()
 
 
