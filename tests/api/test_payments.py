@@ -109,7 +109,7 @@ def test_an_intent_for_someone_elses_connection_is_not_found(api: Api, consumer:
         ({}, 49_999, "first_recharge_below_minimum", "500.00"),
         ({"first_recharge_done": True}, 15_000, "not_multiple_of_100", "200.00"),
         ({"first_recharge_done": True}, 5_000, "below_minimum", "100.00"),
-        ({"mode": "postpaid"}, 50_000, "connection_not_prepaid", None),
+        ({"mode": "postpaid"}, 99, "payment_below_minimum", "1.00"),  # a bill payment: at least ₹1
     ],
 )
 def test_an_intent_the_recharge_rules_would_refuse_is_refused_up_front(

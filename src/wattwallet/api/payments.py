@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Request, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from wattwallet.api import deps, fields
+from wattwallet.billing import postpaid_payments
 from wattwallet.consumers import access as consumer_access
 from wattwallet.domain import errors
 from wattwallet.wallet import payments
@@ -106,7 +107,8 @@ def create_payment_intent(
     service_no: str, body: IntentRequest, rt: deps.RuntimeDep, session: deps.ConsumerDep
 ) -> PaymentIntent:
     """Checks the recharge rules now (first recharge at least the minimum, later ones multiples of
-    ₹100), so a recharge that would be refused is refused before the consumer pays. One consumer
+    ₹100), so a recharge that would be refused is refused before the consumer pays. For a postpaid
+    connection the intent pays its bills (any amount of at least ₹1, oldest bill first). One consumer
     may start a limited number per window (429 `payment_intents_rate_limited`, with Retry-After)."""
     number = consumer_access.check_owner(rt.ctx, session, service_no)
     now = rt.now()
@@ -122,6 +124,7 @@ def create_payment_intent(
             count=rt.settings.payment_intents_per_window,
             window_minutes=rt.settings.payment_intent_window_minutes,
         ),
+        check=postpaid_payments.check_online,
     )
     return _intent_out(intent, now)
 
@@ -198,7 +201,9 @@ def gateway_webhook(
         now=now,
         tolerance_seconds=rt.settings.webhook_tolerance_seconds,
     )
-    outcome = payments.take_event(rt.ctx, event=_parse_event(body), now=now)
+    outcome = payments.take_event(
+        rt.ctx, event=_parse_event(body), now=now, credit=postpaid_payments.credit_online
+    )
     return WebhookAnswer(
         event_id=outcome.event_id,
         intent_id=outcome.intent_id,

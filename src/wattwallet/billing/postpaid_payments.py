@@ -17,6 +17,7 @@ from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import connections, schema
+from wattwallet.wallet import payments, recharges
 
 Unpaid = _items.Unpaid  # an item still owed, as the interfaces show it
 
@@ -172,6 +173,57 @@ def _accepted(receipt: Receipt, *, now: dt.datetime) -> domain_events.PaymentAcc
         outstanding=receipt.outstanding,
         repeat=receipt.replayed,
     )
+
+
+# --- Online, through the payment gateway (wallet.payments' intents and webhook) ------------------
+
+
+def check_online(ctx: Context, *, service_no: str, amount_paise: int, now: dt.datetime) -> None:
+    """Before the consumer pays online: a postpaid bill's rule (at least ₹1), else a recharge's."""
+    if _mode(ctx, service_no) is connection.BillingMode.POSTPAID:
+        billing_mode.check_payment(amount_paise)
+        return
+    recharges.check(ctx, service_no=service_no, amount_paise=amount_paise, now=now)
+
+
+def credit_online(
+    ctx: Context,
+    *,
+    service_no: str,
+    channel: str,
+    reference: str,
+    amount_paise: int,
+    now: dt.datetime,
+    paid_at: dt.datetime,
+) -> str | None:
+    """A paid intent: a postpaid bill payment (no receipt number: the payment reference is the
+    intent's) or, for a prepaid connection, a recharge (its receipt number). The mode when the
+    payment arrives decides, whatever it was when the intent was made."""
+    if _mode(ctx, service_no) is connection.BillingMode.POSTPAID:
+        pay(
+            ctx,
+            service_no=service_no,
+            amount_paise=amount_paise,
+            channel=channel,
+            reference=reference,
+            now=now,
+            paid_at=paid_at,
+        )
+        return None
+    return payments.recharge_credit(
+        ctx,
+        service_no=service_no,
+        channel=channel,
+        reference=reference,
+        amount_paise=amount_paise,
+        now=now,
+        paid_at=paid_at,
+    )
+
+
+def _mode(ctx: Context, service_no: str) -> connection.BillingMode:
+    with ctx.store.read() as conn:
+        return connections.get(conn, service_no).mode
 
 
 @dataclasses.dataclass(frozen=True)

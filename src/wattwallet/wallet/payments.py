@@ -22,6 +22,7 @@ import logging
 import math
 import re
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -176,6 +177,35 @@ class IntentLimit:
     window_minutes: int
 
 
+# What an intent checks before the consumer pays, and what a paid intent credits: a recharge by
+# default; the interfaces pass billing's, which pays a postpaid bill instead (DOMAIN.md §8).
+Check = Callable[..., None]  # (ctx, *, service_no, amount_paise, now)
+Credit = Callable[..., "str | None"]  # (ctx, *, service_no, channel, reference, amount_paise, now, paid_at)
+
+
+def recharge_credit(
+    ctx: Context,
+    *,
+    service_no: str,
+    channel: str,
+    reference: str,
+    amount_paise: int,
+    now: dt.datetime,
+    paid_at: dt.datetime,
+) -> str | None:
+    """Credit a paid intent as a recharge; its receipt number."""
+    receipt = recharges.recharge_wallet(
+        ctx,
+        service_no=service_no,
+        channel=channel,
+        reference=reference,
+        amount_paise=amount_paise,
+        now=now,
+        paid_at=paid_at,
+    )
+    return receipt.receipt_no
+
+
 def create_intent(
     ctx: Context,
     *,
@@ -185,6 +215,7 @@ def create_intent(
     now: dt.datetime,
     minutes: int,
     limit: IntentLimit | None = None,
+    check: Check = recharges.check,
 ) -> Intent:
     """An intent to pay `amount_paise` online, refused now with the recharge rule's own code if the
     recharge would be refused when paid (first-recharge minimum, multiples of ₹100, terminated,
@@ -193,7 +224,7 @@ def create_intent(
     on them, so parallel requests cannot slip past it)."""
     chosen = online_channel(channel)
     number = connection.service_number(service_no)
-    recharges.check(ctx, service_no=number, amount_paise=amount_paise, now=now)
+    check(ctx, service_no=number, amount_paise=amount_paise, now=now)
     intent = Intent(
         id=INTENT_PREFIX + secrets.token_urlsafe(18),
         service_no=number,
@@ -311,17 +342,17 @@ def sign(*, secret: str, timestamp: int, body: bytes) -> str:
     return f"t={timestamp},v1={digest}"
 
 
-def take_event(ctx: Context, *, event: Event, now: dt.datetime) -> Outcome:
+def take_event(ctx: Context, *, event: Event, now: dt.datetime, credit: Credit = recharge_credit) -> Outcome:
     """Apply a verified event once; a repeat of its event id gets the stored outcome, changing nothing.
 
     Raises `AmountMismatch` (recorded, and raised again to its repeats) when the amount is not the
     intent's. Not recorded, so that the gateway's retry is taken afresh: an unknown intent, a payment
     time in the future. A payment confirmed after its intent expired is still credited: the payer's
     money was taken, and the recharge rules are checked again now."""
-    return _raise_or_return(_take(ctx, event, now=now))
+    return _raise_or_return(_take(ctx, event, now=now, credit=credit))
 
 
-def _take(ctx: Context, event: Event, *, now: dt.datetime) -> Outcome:
+def _take(ctx: Context, event: Event, *, now: dt.datetime, credit: Credit) -> Outcome:
     with ctx.store.read() as conn:
         stored = _stored(conn, event.event_id)
         row = None if stored else _intent_row(conn, event.intent_id)
@@ -363,7 +394,7 @@ def _take(ctx: Context, event: Event, *, now: dt.datetime) -> Outcome:
         raise EventInvalid("a payment.succeeded event needs paid_at")
     try:
         # The 15-minute reflection (and a reconnect's deadline) count from when the payer paid.
-        receipt = recharges.recharge_wallet(
+        receipt_no = credit(
             ctx,
             service_no=intent.service_no,
             channel=intent.channel.value,
@@ -383,7 +414,7 @@ def _take(ctx: Context, event: Event, *, now: dt.datetime) -> Outcome:
             refund_due=True,
         )
         return _record(ctx, event, outcome, now=now)
-    outcome = Outcome(event.event_id, intent.id, CREDITED, SUCCEEDED, receipt_no=receipt.receipt_no)
+    outcome = Outcome(event.event_id, intent.id, CREDITED, SUCCEEDED, receipt_no=receipt_no)
     return _record(ctx, event, outcome, now=now)
 
 
