@@ -27,7 +27,7 @@ from wattwallet.domain import billing_mode, clock, errors
 from wattwallet.domain import readings as reading_rules
 from wattwallet.jobs import schedule
 from wattwallet.ledger import accounts, verify
-from wattwallet.lifecycle import readings
+from wattwallet.lifecycle import readings, unbilled
 from wattwallet.store import schema
 from wattwallet.wallet import dues
 
@@ -186,6 +186,18 @@ def _check(ctx: Context, who: Consumer) -> None:
         - balances.get(accounts.receivable(sn), 0)
     )
     assert who.paid_in == held + deducted + billed + short, "a paisa was made or lost"
+    # The running totals of the days not billed yet (what a bill reads) agree with the rows.
+    with ctx.store.read() as conn:
+        totals = unbilled.read(conn, [sn]).get(sn)
+        untaken = conn.execute(
+            sa.select(sa.func.coalesce(sa.func.sum(pc.c.amount), 0)).where(
+                pc.c.service_no == sn, pc.c.id > taken
+            )
+        ).scalar_one()
+    if totals is not None and not totals.overflow:
+        assert totals.amount == untaken
+    elif totals is None:
+        assert untaken == 0
     # Each day from installation to the last reading rated once, on exactly one side.
     assert not prepaid_days & postpaid_days
     days = (billed_through - START.date()).days

@@ -26,9 +26,11 @@ class Day(NamedTuple):
     items: str  # JSON [[component, paise], ...]
 
 
-def untaken(conn: Connection, *, first: str, last: str, before: dt.date | None = None) -> list[Day]:
-    """The days not taken yet of the connections in [first, last], oldest first (only days before
-    `before`, if given), in one range read."""
+def untaken(
+    conn: Connection, *, first: str, last: str, before: dt.date | None = None, since: dt.date | None = None
+) -> list[Day]:
+    """The days not taken yet of the connections in [first, last], oldest first (only days in
+    [since, before), where given), in one range read."""
     pc, s = schema.postpaid_charges, schema.prepaid_state
     query = (
         sa.select(pc.c.id, pc.c.service_no, pc.c.day, pc.c.wh, pc.c.amount, pc.c["items"])
@@ -40,6 +42,7 @@ def untaken(conn: Connection, *, first: str, last: str, before: dt.date | None =
             s.c.service_no <= last,
             pc.c.id > s.c.postpaid_taken_id,
             pc.c.day < before if before is not None else sa.true(),
+            pc.c.day >= since if since is not None else sa.true(),
         )
         .order_by(pc.c.service_no, pc.c.id)
     )

@@ -27,6 +27,7 @@ from wattwallet.billing import _repository as repo
 from wattwallet.billing import _statement as st
 from wattwallet.domain import clock, policy
 from wattwallet.ledger import accounts, postings
+from wattwallet.lifecycle import unbilled
 from wattwallet.store import schema
 
 
@@ -167,6 +168,7 @@ def run_chunk(
     for no, items in fresh.items():
         _items.settle(conn, items, applied[no])
     _charges.take(conn, {b.service_no: taken[b.service_no] for b in made if b.service_no in taken})
+    _restart_totals(conn, [b.service_no for b in made], month, taken)
     return ChunkResult(made, len(drafts) - len(ready), len(keys), len(billed))
 
 
@@ -199,20 +201,57 @@ def _pending(conn: Connection, month: st.Month, first: str, last: str, drafts: d
 def _add_days(
     conn: Connection, month: st.Month, first: str, last: str, drafts: dict[str, _Draft]
 ) -> dict[str, int]:
-    """Each draft's days not billed yet, up to the month's end; returns the last id taken of each."""
-    days = _charges.untaken(conn, first=first, last=last, before=month.end)
-    for _, no, day, wh, amount, items in days:
-        d = drafts.get(no)
-        if d is None or d.pending:
+    """Each draft's days not billed yet, up to the month's end, from the running totals where they
+    are exactly that (the usual night), else from the rows; returns the last id taken of each."""
+    totals = unbilled.read_range(conn, first=first, last=last)
+    taken: dict[str, int] = {}
+    from_rows: list[str] = []
+    for no, d in drafts.items():
+        if d.pending:
             continue
-        d.wh += wh
-        d.days += 1
-        d.charges += amount
-        d.first_day = day if d.first_day is None else min(d.first_day, day)
-        d.last_day = day if d.last_day is None else max(d.last_day, day)
-        for component, paise in orjson.loads(items):
-            d.components[component] += paise
-    return _charges.last_ids(days)
+        t = totals.get(no)
+        if t is None or not t.usable_for(month.end):
+            from_rows.append(no)
+            continue
+        d.wh, d.days, d.charges = t.wh, t.days, t.amount
+        d.first_day, d.last_day = t.first_day, t.last_day
+        d.components.update(t.components)
+        taken[no] = t.upto_id
+    if from_rows:
+        wanted = set(from_rows)
+        days = [
+            day
+            for day in _charges.untaken(conn, first=min(from_rows), last=max(from_rows), before=month.end)
+            if day.service_no in wanted
+        ]
+        for _, no, day, wh, amount, items in days:
+            d = drafts[no]
+            d.wh += wh
+            d.days += 1
+            d.charges += amount
+            d.first_day = day if d.first_day is None else min(d.first_day, day)
+            d.last_day = day if d.last_day is None else max(d.last_day, day)
+            for component, paise in orjson.loads(items):
+                d.components[component] += paise
+        taken.update(_charges.last_ids(days))
+    return taken
+
+
+def _restart_totals(
+    conn: Connection, service_nos: Sequence[str], month: st.Month, taken: dict[str, int]
+) -> None:
+    """After a chunk's bills: their totals start again, made from any rows still not taken (days
+    after the month, when the bill run came late)."""
+    unbilled.forget(conn, service_nos)
+    if not service_nos:
+        return
+    wanted = set(service_nos)
+    left = [
+        d
+        for d in _charges.untaken(conn, first=min(service_nos), last=max(service_nos), since=month.end)
+        if d.service_no in wanted
+    ]
+    unbilled.rebuild(conn, left)
 
 
 def _payments(conn: Connection, month: st.Month, first: str, last: str) -> dict[str, int]:

@@ -26,6 +26,7 @@ from wattwallet.domain import events as domain_events
 from wattwallet.hes import commands
 from wattwallet.ledger import accounts, postings
 from wattwallet.lifecycle import holds, short_bills
+from wattwallet.lifecycle import unbilled as unbilled_totals
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import connections, schema
 
@@ -354,6 +355,7 @@ def _to_prepaid(
             memo="billing mode switched to prepaid",
         )
     _charges.take(conn, _charges.last_ids(days))
+    unbilled_totals.forget(conn, [sn])
     _items.close_all(conn, sn)
     _reset_balance_state(conn, sn, now=now)
     c = schema.connections

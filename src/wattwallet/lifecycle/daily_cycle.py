@@ -34,7 +34,7 @@ from wattwallet.domain import alerts, clock, policy, rating, tariff, tod, workin
 from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
 from wattwallet.lifecycle import consequences as balance_rules
-from wattwallet.lifecycle import holds
+from wattwallet.lifecycle import holds, unbilled
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import bulk, calendar_repo, db, schema
 
@@ -448,7 +448,8 @@ class _Batch:
     def _accrue(self, row: _Row, day: dt.date, wh: int, charge: rating.DayCharge) -> None:
         """A postpaid day: kept for the monthly bill, posted when a bill (or a switch) takes it."""
         total = charge.total_paise
-        self.postpaid_charges.append((row.service_no, day, wh, total, _items_json(charge.items), self.now))
+        items = tuple((i.component, i.amount_paise) for i in charge.items)
+        self.postpaid_charges.append((row.service_no, day, wh, total, _items_json(charge.items), items))
         self.report.days += 1
         if self.emit:
             self.events.append(
@@ -458,7 +459,7 @@ class _Batch:
                     day=day,
                     wh=wh,
                     amount=total,
-                    items=tuple((i.component, i.amount_paise) for i in charge.items),
+                    items=items,
                 )
             )
 
@@ -629,12 +630,25 @@ class _Batch:
             ],
         )
         notifications.store(conn, self.messages, now=self.now)
-        bulk.insert(
-            conn,
-            schema.postpaid_charges,
-            ("service_no", "day", "wh", "amount", "items", "created_at"),
-            self.postpaid_charges,
-        )
+        if self.postpaid_charges:
+            # Ids reserved in order: a connection's rows rise with the day (billing/_charges.py).
+            ids = sorted(bulk.reserve_ids(conn, schema.postpaid_charges, len(self.postpaid_charges)))
+            bulk.insert(
+                conn,
+                schema.postpaid_charges,
+                ("id", "service_no", "day", "wh", "amount", "items", "created_at"),
+                [
+                    (i, no, day, wh, amount, text, self.now)
+                    for i, (no, day, wh, amount, text, _) in zip(ids, self.postpaid_charges, strict=True)
+                ],
+            )
+            unbilled.add(
+                conn,
+                [
+                    (i, no, day, wh, amount, items)
+                    for i, (no, day, wh, amount, _, items) in zip(ids, self.postpaid_charges, strict=True)
+                ],
+            )
         bulk.update(
             conn,
             schema.prepaid_state,

@@ -905,3 +905,22 @@ postpaid_payments = Table(
         "amount > 0 AND applied >= 0 AND to_advance >= 0 AND applied + to_advance = amount", name="split"
     ),
 )
+
+# The running totals of each postpaid connection's days not billed yet (lifecycle/unbilled.py): the
+# cycle adds each night's days, a bill takes them whole, so a bill reads one row, not thirty.
+postpaid_unbilled = Table(
+    "postpaid_unbilled",
+    metadata,
+    Column("service_no", String(20), ForeignKey("connections.service_no"), primary_key=True),
+    Column("month", Date, nullable=False),  # every day held is of this month or an earlier one
+    Column("days", Integer, nullable=False),
+    Column("wh", BigInteger, nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("components", Text, nullable=False),  # JSON {component: paise}
+    Column("upto_id", BigInteger, nullable=False),  # the newest postpaid_charges row held
+    # A day of a later month was left out (the month's bill had not taken these yet): the rows are
+    # the truth until a bill takes this month and the totals are made again from them.
+    Column("overflow", Boolean, nullable=False),
+)

@@ -5,6 +5,7 @@
 - `postpaid_charges`: each day a postpaid connection consumed, rated by the same engine as a
   prepaid day (`items` itemised), not posted until a bill (or a switch back to prepaid) takes it;
   `prepaid_state.postpaid_taken_id` is the last row taken (rows of a connection rise with the day).
+- `postpaid_unbilled`: the running totals of those days per connection, so a bill reads one row.
 - `postpaid_items`: what a postpaid consumer owes, item by item (each bill's new amount, a debit
   carried from the wallet, dues and short bills moved over): payments settle the oldest first, and
   the items' unpaid amounts always sum to the connection's receivable account.
@@ -122,6 +123,24 @@ def upgrade() -> None:
         ),
     )
     op.create_index("ix_postpaid_payments_service_no", "postpaid_payments", ["service_no"])
+    op.create_table(
+        "postpaid_unbilled",
+        sa.Column(
+            "service_no",
+            sa.String(length=20),
+            sa.ForeignKey("connections.service_no", name=op.f("fk_postpaid_unbilled_service_no_connections")),
+            primary_key=True,
+        ),
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("days", sa.Integer(), nullable=False),
+        sa.Column("wh", sa.BigInteger(), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("first_day", sa.Date(), nullable=False),
+        sa.Column("last_day", sa.Date(), nullable=False),
+        sa.Column("components", sa.Text(), nullable=False),
+        sa.Column("upto_id", sa.BigInteger(), nullable=False),
+        sa.Column("overflow", sa.Boolean(), nullable=False),
+    )
     op.add_column(
         "prepaid_state", sa.Column("postpaid_taken_id", sa.BigInteger(), nullable=False, server_default="0")
     )
