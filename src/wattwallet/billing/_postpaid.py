@@ -31,36 +31,6 @@ from wattwallet.lifecycle import unbilled
 from wattwallet.store import schema
 
 
-def billable_keys(
-    conn: Connection,
-    month: st.Month,
-    *,
-    after: str,
-    limit: int,
-    only: str | None = None,
-    upto: str | None = None,
-) -> list[str]:
-    """Postpaid connections that had the month (connected before it ended, not terminated before it
-    began). Those billed already are skipped by `run_chunk` (a range read of the chunk's bills: an
-    anti-join here is planned badly while the run itself fills the bills table)."""
-    c, t = schema.connections, schema.terminations
-    query = (
-        sa.select(c.c.service_no)
-        .select_from(c.outerjoin(t, t.c.service_no == c.c.service_no))
-        .where(
-            c.c.service_no > after,
-            c.c.service_no == only if only is not None else sa.true(),
-            c.c.service_no <= upto if upto is not None else sa.true(),
-            c.c.billing_mode == "postpaid",
-            c.c.created_at < month.end_utc(),
-            sa.or_(t.c.at.is_(None), t.c.at >= month.start_utc()),
-        )
-        .order_by(c.c.service_no)
-        .limit(limit)
-    )
-    return list(conn.execute(query).scalars())
-
-
 @dataclasses.dataclass
 class _Draft:
     service_no: str

@@ -282,7 +282,9 @@ def _run_postpaid_range(
         )
     while True:
         with ctx.store.read() as conn:
-            keys = _postpaid.billable_keys(conn, month, after=after, limit=chunk, only=only, upto=upto)
+            keys = _queries.billable_keys(
+                conn, month, after=after, limit=chunk, only=only, upto=upto, mode="postpaid"
+            )
         if not keys:
             return report
         with ctx.store.write() as conn:
@@ -372,7 +374,7 @@ def _run_in_processes(
     with ctx.store.read() as conn:
         keys = sorted(
             _queries.billable_keys(conn, month, after="", limit=10**9)
-            + _postpaid.billable_keys(conn, month, after="", limit=10**9)
+            + _queries.billable_keys(conn, month, after="", limit=10**9, mode="postpaid")
         )
     if not keys:
         return RunReport(str(month))
