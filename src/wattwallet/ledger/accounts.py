@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 from collections.abc import Sequence
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -99,6 +100,7 @@ def clearing(channel: recharge.Channel) -> str:
     return f"clearing:{channel.value}"
 
 
+@functools.lru_cache(maxsize=1024)  # a few dozen components, looked up millions of times a night
 def for_charge(component: str) -> str:
     """The account a rated charge component is credited to: all energy slabs to one account; a
     repricing (a month moving to a higher usage group) to the account of what it reprices; the

@@ -469,7 +469,7 @@ class _Batch:
         if total:
             by_account: dict[str, int] = collections.defaultdict(int)
             for item in charge.items:
-                by_account[_account_for(item.component)] -= item.amount_paise
+                by_account[accounts.for_charge(item.component)] -= item.amount_paise
             # Plain (account, amount) pairs: building millions of Line objects a night shows up.
             lines = [(accounts.wallet(row.service_no), total)]
             lines += [(code, amount) for code, amount in by_account.items() if amount]
@@ -659,11 +659,6 @@ class _Batch:
         if self.emit:
             for event in self.events:
                 self.emit(event)
-
-
-@functools.lru_cache(maxsize=256)
-def _account_for(component: str) -> str:
-    return accounts.for_charge(component)
 
 
 def _items_json(items: Sequence[Any]) -> str:
