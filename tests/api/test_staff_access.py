@@ -54,6 +54,17 @@ ALLOWED: dict[tuple[str, str], set[str]] = {
         "billing",
     },
     ("GET", "/bills/verify/{code}"): {"admin", "helpline", "service_centre", "billing"},
+    ("POST", "/connections/{service_no}/billing-mode"): {"admin", "billing", "helpline", "service_centre"},
+    ("DELETE", "/connections/{service_no}/billing-mode/pending"): {
+        "admin",
+        "billing",
+        "helpline",
+        "service_centre",
+    },
+    ("GET", "/connections/{service_no}/postpaid"): {"admin", "billing", "helpline", "service_centre"},
+    ("PUT", "/connections/{service_no}/deposit"): {"admin", "billing"},
+    ("POST", "/postpaid-payments"): {"admin", "service_centre"},
+    ("GET", "/postpaid/overdue"): {"admin", "billing"},
 }
 
 
@@ -91,6 +102,9 @@ def request(service_no: str, mobile: str, method: str, path: str) -> dict[str, A
         "/dismiss": {"note": "meter fault"},
         "/calendar/": {"working": False, "reason": "Declared holiday: cyclone"},
         "/recharges": {"service_no": service_no, "amount_paise": 50_000, "reference": "CTR-1"},
+        "/billing-mode": {"to": "postpaid"},
+        "/deposit": {"amount_paise": 150_000},
+        "/postpaid-payments": {"service_no": service_no, "amount_paise": 10_000, "reference": "PP-1"},
         "/users": {"username": "new.user", "name": "New", "role": "field", "password": "a long password!"},
     }
     body = next((b for key, b in bodies.items() if key in path), None) if method != "GET" else None
