@@ -37,6 +37,14 @@ wattwallet recharge 2234567890001 500 --channel counter --executive demo.counter
 wattwallet recharge 2234567890001 1000 --channel counter --executive demo.counter --ref SC-DEMO-2
 wattwallet wallet 1234567890123
 wattwallet wallet 2234567890001
+# A postpaid consumer on the same kind of meter (DOMAIN.md §8): arrears brought over, a counter
+# payment, the deposit held; and the prepaid consumer asking to switch to postpaid from tomorrow.
+wattwallet connection add 3234567890002 --name "Ravi Kumar" --category LT-I --load-kw 3 --mode postpaid \
+  --mobile 9849098490 --meter SM-AP-000789 --arrears 480
+wattwallet pay 3234567890002 200 --channel counter --ref PP-DEMO-1
+wattwallet deposit set 3234567890002 1500 --by demo.billing
+wattwallet postpaid account 3234567890002
+wattwallet mode switch 1234567890123 --to postpaid --by demo.helpline
 wattwallet ledger verify
 wattwallet jobs run                 # one worker tick at the real time: whatever is due now
 wattwallet disconnections queue

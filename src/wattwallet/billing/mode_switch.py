@@ -462,8 +462,14 @@ def _finish(
             dues=dues,
         )
     )
+    # To prepaid: the wallet and the dues now; to postpaid: the balance carried, and what the first
+    # bill will ask on top of its charges.
+    shown = (balance, dues) if to is connection.BillingMode.PREPAID else (carried, to_receivable)
     message = notifications.Message(
-        sn, target.language.value, "mode_changed", {"mode": to.value, "balance": balance, "to_dues": dues}
+        sn,
+        target.language.value,
+        "mode_changed",
+        {"mode": to.value, "balance": shown[0], "to_dues": shown[1]},
     )
     _notify(conn, message, now=now, events=events)
 
