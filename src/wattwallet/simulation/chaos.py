@@ -18,6 +18,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import datetime as dt
+import gc
 import heapq
 import json
 import time
@@ -144,18 +145,33 @@ class World:
     def _open(self) -> Context:
         store = db.Store.from_url(self.spec.url)
         faults.install(store.engine, self.injector)
+        self.sockets: list[Any] = []  # the process's own database connections, as the OS sees them
+        sa.event.listen(store.engine, "connect", self._connected)
         return Context(
             store=store, tariffs=tariffs.book(tariffs.DEFAULT_DISCOM), policy=policy.Policy(), head_end=self.head_end
         )
+
+    def _connected(self, raw: Any, _record: Any) -> None:
+        self.sockets.append(raw)
+        if self.spec.url.startswith("sqlite"):  # one process: a wait for the lock is a lock leaked
+            raw.execute("PRAGMA busy_timeout=2000")
 
     def restart(self, why: str) -> None:
         """The process died: whatever it held in memory is gone; a new one opens the database."""
         self.note(f"restart after {why}")
         self.result.events["restart"] += 1
-        try:
-            self.ctx.store.dispose()
-        finally:
-            self.ctx = self._open()
+        # A dead process's connections close with it, and its locks go: here the dead frames'
+        # cursors are collected first (SQLite keeps a closed connection with live statements,
+        # and its lock, until they are), then every connection it had is closed.
+        gc.collect(1)
+        for raw in self.sockets:
+            try:
+                raw.rollback()  # the server's side of a dropped session: its transaction undone
+                raw.close()
+            except Exception:  # noqa: BLE001, S110 (already closed, or broken: as good as closed)
+                pass
+        self.ctx.store.dispose()
+        self.ctx = self._open()
 
     def close(self) -> None:
         channel_adapters.close_all(self.channels)
@@ -166,15 +182,20 @@ class World:
         caller would (a worker re-runs the job, a gateway re-delivers, an agent retries); the last
         try is made with faults off, so that every run gets through. Rule refusals pass through."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            self.injector.armed = attempt < MAX_ATTEMPTS
+            self.injector.armed, died = attempt < MAX_ATTEMPTS, ""
             try:
                 done = work()
                 if self.injector.armed and self.injector.roll("crash_after_commit"):
                     raise faults.Crash("process died after commit, before the acknowledgement")
                 return done
             except faults.Crash as crash:
-                self.restart(f"{name}: {crash}")
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                died = f"{name}: {crash}"
+                traceback.clear_frames(crash.__traceback__)  # the dead frames let go of their cursors
             except sa.exc.DBAPIError as exc:
+                if attempt == MAX_ATTEMPTS:
+                    raise
                 self.note(f"{name}: database error {type(exc.orig).__name__}, tried again")
                 self.result.events["db_error_retried"] += 1
             except (errors.WattWalletError, payments.AmountMismatch, payments.SignatureInvalid):
@@ -184,6 +205,8 @@ class World:
                 raise
             finally:
                 self.injector.armed = False
+            if died:
+                self.restart(died)
         raise AssertionError("unreachable: the last attempt runs with faults off")
 
     # --- the trace, violations ---------------------------------------------------------------
@@ -563,11 +586,15 @@ def _at(day: dt.date, when: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, when, tzinfo=clock.IST)
 
 
-def fresh(url: str) -> None:
-    """Migrate the database the run will use."""
+def fresh(url: str, *, empty: bool = False) -> None:
+    """Migrate the database the run will use; with `empty`, drop what it holds first (a database
+    named with --db is the simulation's own)."""
     store = db.Store.from_url(url)
     try:
+        if empty:
+            schema.metadata.drop_all(store.engine)
+            with store.engine.begin() as conn:
+                conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
         migrate.upgrade(store.engine)
     finally:
         store.dispose()
-

@@ -196,9 +196,12 @@ def reconnections(
         deadline = max(row.paid_at, row.recorded_at - limit) + limit
         if closed_at is not None and closed_at <= deadline:
             continue
+        # The complaint may be an earlier recharge's, for the same reconnect: still open then.
         complaint = conn.execute(
             sa.select(sa.func.min(c.c.opened_at)).where(
-                c.c.service_no == row.service_no, c.c.source == "auto", c.c.opened_at >= row.paid_at
+                c.c.service_no == row.service_no,
+                c.c.source == "auto",
+                sa.or_(c.c.opened_at >= row.paid_at, c.c.resolved_at.is_(None), c.c.resolved_at >= row.paid_at),
             )
         ).scalar_one()
         if complaint is not None and complaint <= max(deadline, row.recorded_at) + SLACK:
