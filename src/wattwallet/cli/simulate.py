@@ -15,9 +15,8 @@ import typer
 
 from wattwallet.cli import common
 from wattwallet.domain import errors
-from wattwallet.simulation import chaos, faults
+from wattwallet.simulation import chaos, faults, mqtt_meters
 from wattwallet.simulation import demo as demo_run
-from wattwallet.simulation import mqtt_meters
 from wattwallet.store import db, migrate
 
 DEFAULT_DEMO_DB = Path("var/demo-simulation.db")
@@ -191,7 +190,8 @@ def run(
         str, typer.Option("--faults", help="Fault profile: " + ", ".join(faults.PROFILES) + ".")
     ] = "heavy",
     database: Annotated[
-        str | None, typer.Option("--db", help="Database URL (made empty first); default a temporary SQLite file.")
+        str | None,
+        typer.Option("--db", help="Database URL (made empty first); default a temporary SQLite file."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress lines.")] = False,
 ) -> None:
@@ -199,7 +199,9 @@ def run(
     the report (exit 1 on any violation, with the command that replays it)."""
     profile = faults.PROFILES.get(fault_profile)
     if profile is None:
-        raise errors.InvalidInput(f"--faults must be one of {', '.join(faults.PROFILES)}, got {fault_profile!r}")
+        raise errors.InvalidInput(
+            f"--faults must be one of {', '.join(faults.PROFILES)}, got {fault_profile!r}"
+        )
     with tempfile.TemporaryDirectory(prefix="wattwallet-sim-") as folder:
         url = database or f"sqlite:///{Path(folder) / 'simulation.db'}"
         chaos.fresh(url, empty=database is not None)

@@ -74,7 +74,11 @@ class FaultyHeadEnd:
         ok = not roll("hes_negative_ack")
         if not ok:
             self.faulted.add(command.id)
-        self._add(now + delay, adapter.Confirmation(command.id, ok, now + delay, "" if ok else "meter busy"), command)
+        self._add(
+            now + delay,
+            adapter.Confirmation(command.id, ok, now + delay, "" if ok else "meter busy"),
+            command,
+        )
         if roll("hes_double_ack"):
             again = now + delay + dt.timedelta(seconds=self.injector.rng.randrange(1, 900))
             self._add(again, adapter.Confirmation(command.id, ok, again), command)

@@ -9,7 +9,6 @@ regulation is a violation too.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
@@ -18,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from wattwallet.domain import clock, disconnection, policy
 from wattwallet.domain import alerts as alert_rules
+from wattwallet.domain import clock, policy
 from wattwallet.ledger import accounts
 from wattwallet.ledger import verify as ledger_verify
 from wattwallet.simulation import edges
@@ -73,7 +72,9 @@ def money(conn: Connection, outside: Money) -> list[str]:
     # Paid in = wallets + dues + revenue (duty, levies) + refunds + what was brought in at opening.
     if sum(by_kind.values()) != 0:
         found.append(f"money: paid in {clearing} paise is not wallets + dues + revenue + refunds: {by_kind}")
-    online_refs = {ref: amount for (channel, ref), amount in recharged.items() if channel in ("app", "portal")}
+    online_refs = {
+        ref: amount for (channel, ref), amount in recharged.items() if channel in ("app", "portal")
+    }
     for key, amount in recharged.items():
         channel, reference = key
         paid = outside.online.get(reference) if channel in ("app", "portal") else outside.cash.get(key)
@@ -89,7 +90,9 @@ def money(conn: Connection, outside: Money) -> list[str]:
         if times > 1:
             found.append(f"money: payment {intent_id} both credited and queued for refund")
         elif times == 0 and intent_id in outside.acknowledged:
-            found.append(f"money: payment {intent_id} of {amount} paise acknowledged, neither credited nor refunded")
+            found.append(
+                f"money: payment {intent_id} of {amount} paise acknowledged, neither credited nor refunded"
+            )
     for intent_id in refunded:
         if intent_id not in outside.online:
             found.append(f"money: refund queued for {intent_id}, which nobody paid")
@@ -109,7 +112,9 @@ def disconnections(conn: Connection, sends: Iterable[edges.Send]) -> list[str]:
         if days is None or not days.covers(clock.ist_date(at)):
             days = calendar_repo.around(conn, at=at)
         where = f"disconnect {send.command_id} of {sn} at {clock.ist_iso(at)}"
-        if not disconnection.in_disconnection_window(at, days, STATUTE):
+        local = at.astimezone(clock.IST)  # worked out here, not by the engine's own window code
+        window = STATUTE.disconnection_window_start <= local.time() < STATUTE.disconnection_window_end
+        if not (window and days.is_working(local.date())):
             found.append(f"{where}: outside 10:00-13:00 on a working day")
         sent = {
             kind: latest
@@ -126,7 +131,9 @@ def disconnections(conn: Connection, sends: Iterable[edges.Send]) -> list[str]:
         if zero is not None and at - zero < dt.timedelta(hours=STATUTE.disconnection_grace_hours):
             found.append(f"{where}: only {at - zero} after the zero-balance alert")
         credit = conn.execute(
-            sa.select(sa.func.count()).where(n.c.service_no == sn, n.c.kind == "emergency_credit", n.c.created_at <= at)
+            sa.select(sa.func.count()).where(
+                n.c.service_no == sn, n.c.kind == "emergency_credit", n.c.created_at <= at
+            )
         ).scalar_one()
         if not credit:
             found.append(f"{where}: the emergency credit was never offered")
@@ -171,7 +178,11 @@ def reconnections(
         where = f"recharge {row.reference} of {row.service_no} paid {clock.ist_iso(row.paid_at)}"
         command = conn.execute(
             sa.select(h.c.id, h.c.created_at)
-            .where(h.c.service_no == row.service_no, h.c.command == "reconnect", h.c.created_at >= row.recorded_at)
+            .where(
+                h.c.service_no == row.service_no,
+                h.c.command == "reconnect",
+                h.c.created_at >= row.recorded_at,
+            )
             .order_by(h.c.created_at)
             .limit(1)
         ).first()
@@ -201,14 +212,18 @@ def reconnections(
             sa.select(sa.func.min(c.c.opened_at)).where(
                 c.c.service_no == row.service_no,
                 c.c.source == "auto",
-                sa.or_(c.c.opened_at >= row.paid_at, c.c.resolved_at.is_(None), c.c.resolved_at >= row.paid_at),
+                sa.or_(
+                    c.c.opened_at >= row.paid_at, c.c.resolved_at.is_(None), c.c.resolved_at >= row.paid_at
+                ),
             )
         ).scalar_one()
         if complaint is not None and complaint <= max(deadline, row.recorded_at) + SLACK:
             continue
         ids = conn.execute(
             sa.select(h.c.id).where(
-                h.c.service_no == row.service_no, h.c.command == "reconnect", h.c.created_at >= row.recorded_at
+                h.c.service_no == row.service_no,
+                h.c.command == "reconnect",
+                h.c.created_at >= row.recorded_at,
             )
         ).scalars()
         healthy = not any(i in head_end.faulted for i in ids)
@@ -250,13 +265,16 @@ def fingerprint(conn: Connection) -> dict[str, Any]:
         t.terminations, t.work_orders, t.bills,
     )  # fmt: skip
     found: dict[str, Any] = {
-        table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() for table in counted
+        table.name: conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        for table in counted
     }
     found["balances"] = sorted(
-        (row.code, int(row.balance or 0)) for row in conn.execute(sa.select(t.ledger_accounts.c.code, t.ledger_accounts.c.balance))
+        (row.code, int(row.balance or 0))
+        for row in conn.execute(sa.select(t.ledger_accounts.c.code, t.ledger_accounts.c.balance))
     )
     found["states"] = sorted(
-        (row.service_no, row.state) for row in conn.execute(sa.select(t.connections.c.service_no, t.connections.c.state))
+        (row.service_no, row.state)
+        for row in conn.execute(sa.select(t.connections.c.service_no, t.connections.c.state))
     )
     found["commands"] = sorted(
         (row.id, row.status) for row in conn.execute(sa.select(t.hes_commands.c.id, t.hes_commands.c.status))
