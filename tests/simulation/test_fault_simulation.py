@@ -84,3 +84,29 @@ def test_a_duplicated_webhook_credited_twice_fails_the_run(tmp_path: Path) -> No
     result = chaos.run(spec)
     doubled = [v for v in result.violations if v.check == "money_conserved" and "nobody paid" in v.message]
     assert doubled, "\n".join(result.lines())
+
+
+def test_the_simulate_run_command_prints_the_report() -> None:
+    from typer.testing import CliRunner
+
+    from wattwallet.cli import main as cli
+
+    args = [
+        "simulate",
+        "run",
+        "--seed",
+        "5",
+        "--connections",
+        "5",
+        "--days",
+        "3",
+        "--faults",
+        "light",
+        "--quiet",
+    ]
+    result = CliRunner().invoke(cli.app, args)
+    assert result.exit_code == 0, result.output
+    assert "seed 5, 5 connections, 3 days, faults light" in result.output
+    assert "invariant checks:" in result.output and "digest:" in result.output
+    wrong = CliRunner().invoke(cli.app, ["simulate", "run", "--faults", "biblical"])
+    assert wrong.exit_code == 2 and "--faults must be one of" in wrong.output

@@ -504,8 +504,7 @@ class World:
         self.outside.cash[(chosen.channel, stored)] = chosen.amount_paise
         self.note(
             f"{chosen.channel} {reference} {chosen.service_no} {chosen.amount_paise}: "
-            f"balance {receipt.balance}"
-            + (" (replayed)" if receipt.replayed else "")
+            f"balance {receipt.balance}" + (" (replayed)" if receipt.replayed else "")
         )
 
     def pay_online(self, chosen: habits.Plan, number: int, at: dt.datetime) -> None:
