@@ -51,6 +51,9 @@ def main() -> None:
             first = result.violations[0]
             print(f"seed {seed}: {len(result.violations)} violations; first [{first.check}] {first.message}")
             print(f"  replay: {result.replay}", flush=True)
+        done = seed - args.first + 1
+        if done % 50 == 0:
+            print(f"  ... {done} seeds, {failed} failed, {time.perf_counter() - started:.0f} s", flush=True)
     seconds = time.perf_counter() - started
     print(f"seeds={args.seeds} failed={failed} from={args.first} profile={args.faults} db={args.db}")
     print(f"seeds_per_hour={args.seeds * 3600 / seconds:.0f}")
