@@ -33,6 +33,8 @@ from wattwallet import tariffs
 from wattwallet.consumers import registration
 from wattwallet.context import Context
 from wattwallet.domain import clock, errors, policy, readings
+from wattwallet.hes.mqtt import protocol
+from wattwallet.hes.mqtt import relay as relay_reports
 from wattwallet.jobs import schedule
 from wattwallet.ledger import accounts
 from wattwallet.lifecycle import ingest
@@ -416,6 +418,25 @@ class World:
                 self.plan(now_ + dt.timedelta(minutes=self.rng.randrange(1, 600)), "readings", [message])
             on_time.append(message)
         self.do_readings(now_, on_time)
+        self.relay_reports(at)
+
+    def relay_reports(self, at: dt.datetime) -> None:
+        """Each meter's relay position at midnight, as the head end reports it daily (the physical
+        position: where a command was confirmed but not carried out, it disagrees)."""
+        batch = [
+            relay_reports.Received(
+                protocol.RelayReport(
+                    meter.serial, self.head_end.relays.get(meter.serial, edges.CLOSED), "daily", at
+                ),
+                f"sim/relay/{meter.serial}",
+                "",
+            )
+            for meter in self.meters.values()
+        ]
+        found = self.call("relay_reports", lambda: relay_reports.handle(self.ctx, batch, now=at, events=[]))
+        if found.counts.get("relay_mismatch"):
+            self.note(f"relay reports: {found.counts['relay_mismatch']} disagree")
+            self.result.events["relay_mismatch"] += found.counts["relay_mismatch"]
 
     def do_readings(self, at: dt.datetime, messages: list[ingest.Message]) -> None:
         if not messages:

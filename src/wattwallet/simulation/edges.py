@@ -97,7 +97,9 @@ class FaultyHeadEnd:
         due = [item for item in self._pending if item[0] <= until]
         self._pending = [item for item in self._pending if item[0] > until]
         for at, _, confirmation, command in due:
-            if confirmation.ok:
+            if confirmation.ok and self.injector.roll("relay_disagree"):
+                self.faulted.add(command.id)  # confirmed, but the relay stays where it was
+            elif confirmation.ok:
                 position = OPEN if command.action == "disconnect" else CLOSED
                 if self.relays.get(command.meter_serial, CLOSED) != position:
                     self.relays[command.meter_serial] = position

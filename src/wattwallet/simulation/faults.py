@@ -37,6 +37,8 @@ class Profile:
     hes_late_ack: float = 0.0
     hes_negative_ack: float = 0.0
     hes_outage_per_day: float = 0.0
+    # A command confirmed but the relay not moved: the meter's daily relay report disagrees.
+    relay_disagree: float = 0.0
     # Readings, per meter-day: late (and so out of order), duplicated, register running backwards;
     # a meter falling silent for days.
     reading_late: float = 0.0
@@ -78,6 +80,7 @@ LIGHT = Profile(
     hes_late_ack=0.02,
     hes_negative_ack=0.01,
     hes_outage_per_day=0.02,
+    relay_disagree=0.01,
     reading_late=0.01,
     reading_duplicate=0.01,
     reading_backwards=0.001,
@@ -108,6 +111,7 @@ HEAVY = Profile(
     hes_late_ack=0.1,
     hes_negative_ack=0.05,
     hes_outage_per_day=0.1,
+    relay_disagree=0.05,
     reading_late=0.05,
     reading_duplicate=0.05,
     reading_backwards=0.005,
