@@ -21,14 +21,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import _seed, _truncate_all, free_port
+from tests.conftest import free_port
 from wattwallet import tariffs
 from wattwallet.context import Context
 from wattwallet.domain import clock, policy, readings
@@ -41,15 +40,8 @@ SECRET = "whsec_chaos"
 WEBHOOK = "/api/v1/payments/webhook"
 WATTWALLET = Path(sys.executable).with_name("wattwallet")
 
-
-@pytest.fixture
-def pg(request: pytest.FixtureRequest) -> Iterator[str]:
-    url: str = request.getfixturevalue("pg_url")
-    store = db.Store.from_url(url)
-    _truncate_all(store)
-    _seed(store)
-    store.dispose()
-    yield url
+# PostgreSQL only: the conftest's store on that backend (a fresh database, emptied and seeded).
+pytestmark = pytest.mark.parametrize("backend", ["postgresql"])
 
 
 class Fleet:
@@ -203,8 +195,8 @@ def _worker(fleet: Fleet) -> subprocess.Popen[bytes]:
     )
 
 
-def test_kill_9_of_serve_and_worker_loses_and_doubles_nothing(pg: str) -> None:
-    fleet = Fleet(pg, count=60, intents_each=3)
+def test_kill_9_of_serve_and_worker_loses_and_doubles_nothing(store_url: str) -> None:
+    fleet = Fleet(store_url, count=60, intents_each=3)
     server = Server(fleet)
     worker: subprocess.Popen[bytes] | None = None
     try:
@@ -233,10 +225,10 @@ def test_kill_9_of_serve_and_worker_loses_and_doubles_nothing(pg: str) -> None:
     fleet.close()
 
 
-def test_every_backend_terminated_under_load_loses_and_doubles_nothing(pg: str) -> None:
-    fleet = Fleet(pg, count=40, intents_each=3)
+def test_every_backend_terminated_under_load_loses_and_doubles_nothing(store_url: str) -> None:
+    fleet = Fleet(store_url, count=40, intents_each=3)
     server = Server(fleet, jobs=False)
-    admin = sa.create_engine(pg, isolation_level="AUTOCOMMIT")
+    admin = sa.create_engine(store_url, isolation_level="AUTOCOMMIT")
     terminated = 0
     try:
         server.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import signal
 import tempfile
 import threading
@@ -202,12 +203,16 @@ def run(
         raise errors.InvalidInput(
             f"--faults must be one of {', '.join(faults.PROFILES)}, got {fault_profile!r}"
         )
-    with tempfile.TemporaryDirectory(prefix="wattwallet-sim-") as folder:
-        url = database or f"sqlite:///{Path(folder) / 'simulation.db'}"
-        chaos.fresh(url, empty=database is not None)
-        spec = chaos.Spec(seed=seed, connections=connections, days=days, profile=profile, url=url)
-        progress = None if quiet else (lambda line: typer.echo(line, err=True))
-        result = chaos.run(spec, database_option=database, progress=progress)
+    logging.disable(logging.ERROR)  # the engine logs each fault it meets; the report says what mattered
+    try:
+        with tempfile.TemporaryDirectory(prefix="wattwallet-sim-") as folder:
+            url = database or f"sqlite:///{Path(folder) / 'simulation.db'}"
+            chaos.fresh(url, empty=database is not None)
+            spec = chaos.Spec(seed=seed, connections=connections, days=days, profile=profile, url=url)
+            progress = None if quiet else (lambda line: typer.echo(line, err=True))
+            result = chaos.run(spec, database_option=database, progress=progress)
+    finally:
+        logging.disable(logging.NOTSET)
     for line in result.lines():
         typer.echo(line)
     if not result.ok:

@@ -41,7 +41,7 @@ from wattwallet.lifecycle import ingest
 from wattwallet.messaging import channels as channel_adapters
 from wattwallet.messaging import deliveries, dispatcher
 from wattwallet.messaging.channels import settings as channel_settings
-from wattwallet.simulation import edges, faults, habits, invariants, meters, planted, population, report
+from wattwallet.simulation import demo, edges, faults, habits, invariants, meters, planted, population, report
 from wattwallet.store import db, migrate, schema
 from wattwallet.wallet import agents, counter, payments
 
@@ -449,29 +449,10 @@ class World:
     # --- consumers ---------------------------------------------------------------------------
 
     def decide(self, day: dt.date, kinds: tuple[habits.Habit, ...]) -> None:
-        c, s, a = schema.connections, schema.prepaid_state, schema.ledger_accounts
-        with self.ctx.store.read() as conn:
-            rows = conn.execute(
-                sa.select(c.c.service_no, c.c.state, a.c.balance, s.c.adc_paise, s.c.zero_alert_at)
-                .select_from(
-                    c.join(s, s.c.service_no == c.c.service_no).join(
-                        a, sa.and_(a.c.service_no == c.c.service_no, a.c.kind == accounts.Kind.WALLET.value)
-                    )
-                )
-                .where(c.c.state != "terminated")
-                .order_by(c.c.service_no)
-            ).all()
-        for row in rows:
-            habit = self.person[row.service_no].habit
+        for seen in demo.snapshots(self.ctx):
+            habit = self.person[seen.service_no].habit
             if habit not in kinds:
                 continue
-            seen = habits.Snapshot(
-                row.service_no,
-                row.balance,
-                row.adc_paise,
-                row.state == "disconnected",
-                row.zero_alert_at is not None,
-            )
             chosen = habits.decide(habit, seen, day=day, rng=self.rng, step_paise=10_000)
             if chosen is None:
                 continue
