@@ -337,35 +337,16 @@ class _World:
 
     def decide(self, day: dt.date, kinds: tuple[habits.Habit, ...]) -> None:
         """Everyone with one of these habits looks at their balance (one query for all)."""
-        c, s, a = schema.connections, schema.prepaid_state, schema.ledger_accounts
-        with self.ctx.store.read() as conn:
-            rows = conn.execute(
-                sa.select(c.c.service_no, c.c.state, a.c.balance, s.c.adc_paise, s.c.zero_alert_at)
-                .select_from(
-                    c.join(s, s.c.service_no == c.c.service_no).join(
-                        a, sa.and_(a.c.service_no == c.c.service_no, a.c.kind == accounts.Kind.WALLET.value)
-                    )
-                )
-                .where(c.c.state != "terminated")
-                .order_by(c.c.service_no)
-            ).all()
-        for row in rows:
-            habit = self.habit.get(row.service_no)
-            if habit not in kinds or (row.service_no, day) in self.planned:
+        for seen in snapshots(self.ctx):
+            habit = self.habit.get(seen.service_no)
+            if habit not in kinds or (seen.service_no, day) in self.planned:
                 continue
-            seen = habits.Snapshot(
-                service_no=row.service_no,
-                balance=row.balance,
-                adc=row.adc_paise,
-                disconnected=row.state == "disconnected",
-                zero_alert=row.zero_alert_at is not None,
-            )
-            rng = random.Random(f"{self.spec.seed}/habit/{row.service_no}/{day.isoformat()}")
+            rng = random.Random(f"{self.spec.seed}/habit/{seen.service_no}/{day.isoformat()}")
             plan = habits.decide(
                 habit, seen, day=day, rng=rng, step_paise=self.ctx.policy.recharge_multiple_paise
             )
             if plan is not None:
-                self.planned.add((row.service_no, day))
+                self.planned.add((seen.service_no, day))
                 self.sequence += 1
                 heapq.heappush(self.plans, (plan.at, self.sequence, plan))
 
@@ -420,6 +401,32 @@ class _World:
             gateway_payment_id=f"pay_demo_{number:08d}",
         )
         payments.take_event(self.ctx, event=event, now=plan.at + dt.timedelta(seconds=WEBHOOK_SECONDS))
+
+
+def snapshots(ctx: Context) -> list[habits.Snapshot]:
+    """What every consumer not terminated sees on their app (one query for all)."""
+    c, s, a = schema.connections, schema.prepaid_state, schema.ledger_accounts
+    with ctx.store.read() as conn:
+        rows = conn.execute(
+            sa.select(c.c.service_no, c.c.state, a.c.balance, s.c.adc_paise, s.c.zero_alert_at)
+            .select_from(
+                c.join(s, s.c.service_no == c.c.service_no).join(
+                    a, sa.and_(a.c.service_no == c.c.service_no, a.c.kind == accounts.Kind.WALLET.value)
+                )
+            )
+            .where(c.c.state != "terminated")
+            .order_by(c.c.service_no)
+        ).all()
+    return [
+        habits.Snapshot(
+            service_no=row.service_no,
+            balance=row.balance,
+            adc=row.adc_paise,
+            disconnected=row.state == "disconnected",
+            zero_alert=row.zero_alert_at is not None,
+        )
+        for row in rows
+    ]
 
 
 class _Timed:
