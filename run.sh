@@ -130,9 +130,9 @@ echo "CLI: WATTWALLET_DATABASE_URL=$WATTWALLET_DATABASE_URL .venv/bin/wattwallet
 echo
 echo "== the consumer portal"
 echo "Portal: http://127.0.0.1:$port/   (English and Telugu; installable as an app)"
-echo "Demo customer ID: 1234567890123 (Lakshmi Devi, Telugu) or 2234567890001 (English)"
+echo "Demo customer ID: 1234567890123 (Lakshmi Devi, Telugu), 2234567890001 (English) or 3234567890002 (postpaid)"
 echo "The OTP arrives as an SMS at the stand-in gateway: open $gateway/_received and read the newest sign-in"
-echo "  text (6-digit OTP) to +919876543210 (or +919848012345). Payments go through $WATTWALLET_WEB_CHECKOUT_URL."
+echo "  text (6-digit OTP) to +919876543210 (or +919848012345, +919849098490). Payments go through $WATTWALLET_WEB_CHECKOUT_URL."
 if [ "$serve" = yes ]; then
   echo "API: http://127.0.0.1:$port/api/v1/docs (Ctrl-C stops it)"
   wait $server
