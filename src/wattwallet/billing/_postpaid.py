@@ -138,7 +138,7 @@ def run_chunk(
     for no, items in fresh.items():
         _items.settle(conn, items, applied[no])
     _charges.take(conn, {b.service_no: taken[b.service_no] for b in made if b.service_no in taken})
-    _restart_totals(conn, [b.service_no for b in made], month, taken)
+    _restart_totals(conn, [b.service_no for b in made], month)
     return ChunkResult(made, len(drafts) - len(ready), len(keys), len(billed))
 
 
@@ -207,9 +207,7 @@ def _add_days(
     return taken
 
 
-def _restart_totals(
-    conn: Connection, service_nos: Sequence[str], month: st.Month, taken: dict[str, int]
-) -> None:
+def _restart_totals(conn: Connection, service_nos: Sequence[str], month: st.Month) -> None:
     """After a chunk's bills: their totals start again, made from any rows still not taken (days
     after the month, when the bill run came late)."""
     unbilled.forget(conn, service_nos)

@@ -25,7 +25,7 @@ from wattwallet.domain import billing_mode, clock, connection
 from wattwallet.domain import events as domain_events
 from wattwallet.hes import commands
 from wattwallet.ledger import accounts, postings
-from wattwallet.lifecycle import holds, short_bills
+from wattwallet.lifecycle import consequences, holds, short_bills
 from wattwallet.lifecycle import unbilled as unbilled_totals
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import connections, schema
@@ -109,7 +109,7 @@ def request(
             effective_on=day,
             today=today,
             pending=_pending_row(conn, service_no) is not None,
-            held=_held(conn, service_no),
+            held=holds.any_open(conn, service_no),
         )
         m = schema.mode_switches
         switch_id = conn.execute(
@@ -142,7 +142,7 @@ def request(
             "mode_switch_scheduled",
             {"mode": target_mode.value, "effective_on": day},
         )
-        _notify(conn, message, now=now, events=events)
+        consequences.notify(conn, [message], now=now, events=events)
         row = conn.execute(sa.select(m).where(m.c.id == switch_id)).one()
     return _switch(row)
 
@@ -404,16 +404,11 @@ def _reset_balance_state(conn: Connection, service_no: str, *, now: dt.datetime)
             updated_at=now,
         )
     )
-    h = schema.hes_commands
-    conn.execute(
-        sa.update(h)
-        .where(
-            h.c.service_no == service_no,
-            h.c.command == commands.DISCONNECT,
-            h.c.status == commands.Status.PENDING,
-        )
-        .values(status=commands.Status.CANCELLED, next_attempt_at=None)
+    pending = commands.open_command(
+        conn, service_no=service_no, action=commands.DISCONNECT, status=commands.Status.PENDING
     )
+    if pending is not None:
+        commands.cancel(conn, command_id=pending)
 
 
 def _finish(
@@ -471,15 +466,7 @@ def _finish(
         "mode_changed",
         {"mode": to.value, "balance": shown[0], "to_dues": shown[1]},
     )
-    _notify(conn, message, now=now, events=events)
-
-
-def _notify(
-    conn: Connection, message: notifications.Message, *, now: dt.datetime, events: domain_events.Log
-) -> None:
-    rendered = message.render()
-    notifications.store(conn, [(message, rendered)], now=now)
-    events.append(notifications.event(message, rendered, now=now))
+    consequences.notify(conn, [message], now=now, events=events)
 
 
 def _pending_row(conn: Connection, service_no: str) -> Any:
@@ -487,9 +474,3 @@ def _pending_row(conn: Connection, service_no: str) -> Any:
     return conn.execute(
         sa.select(m).where(m.c.service_no == service_no, m.c.status == billing_mode.Status.PENDING.value)
     ).first()
-
-
-def _held(conn: Connection, service_no: str) -> bool:
-    h = schema.held_consumption
-    query = sa.select(h.c.id).where(h.c.service_no == service_no, h.c.status == holds.Status.OPEN).limit(1)
-    return conn.execute(query).first() is not None

@@ -15,6 +15,7 @@ from wattwallet.context import Context
 from wattwallet.domain import billing_mode, connection, errors, recharge
 from wattwallet.domain import events as domain_events
 from wattwallet.ledger import accounts, postings
+from wattwallet.lifecycle import consequences
 from wattwallet.messaging import outbox as notifications
 from wattwallet.store import connections, schema
 from wattwallet.wallet import payments, recharges
@@ -132,9 +133,7 @@ def _pay(
             "payment_received",
             {"amount": amount, "outstanding": outstanding, "ref": ref},
         )
-        rendered = message.render()
-        notifications.store(conn, [(message, rendered)], now=now)
-        events.append(notifications.event(message, rendered, now=now))
+        consequences.notify(conn, [message], now=now, events=events)
     return receipt
 
 

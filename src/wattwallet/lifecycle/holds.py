@@ -189,6 +189,14 @@ def release(
     )
 
 
+def any_open(conn: sa.Connection, service_no: str) -> bool:
+    """Whether the connection has consumption held for review (it then never leads to a
+    disconnection, and its billing mode cannot switch)."""
+    h = schema.held_consumption
+    query = sa.select(h.c.id).where(h.c.service_no == service_no, h.c.status == Status.OPEN).limit(1)
+    return conn.execute(query).first() is not None
+
+
 def _open(conn: sa.Connection, hold_id: int) -> Any:
     h = schema.held_consumption
     row = conn.execute(sa.select(h).where(h.c.id == hold_id)).first()

@@ -88,7 +88,7 @@ def _still_disconnect(
         target.state is connection.State.ACTIVE
         and state.disconnect_due_at is not None
         and book.wallet < -state.emergency_credit_paise
-        and not _on_hold(conn, command.service_no)
+        and not holds.any_open(conn, command.service_no)
     )
     if not still_due:
         commands.cancel(conn, command_id=command.id)
@@ -379,13 +379,3 @@ def next_escalation_at(conn: Connection, rules_minutes: int) -> dt.datetime | No
 def _state_row(conn: Connection, service_no: str) -> Any:
     s = schema.prepaid_state
     return conn.execute(sa.select(s).where(s.c.service_no == service_no)).one()
-
-
-def _on_hold(conn: Connection, service_no: str) -> bool:
-    h = schema.held_consumption
-    return (
-        conn.execute(
-            sa.select(h.c.id).where(h.c.service_no == service_no, h.c.status == holds.Status.OPEN).limit(1)
-        ).first()
-        is not None
-    )
